@@ -1,0 +1,165 @@
+/**
+ * The resolved jwt-gate configuration: every block of the OpenMetadata-style YAML, with defaults
+ * applied and values validated. `loadConfig()` (YAML) and `resolveOptions()` (typed object) both
+ * produce this shape; everything else in jwt-gate reads only this.
+ */
+
+/** Signing algorithms jwt-gate mints with and accepts from its own keys. */
+export type RsaAlgorithm = 'RS256' | 'RS384' | 'RS512';
+
+/** Algorithms accepted from remote key sources (asymmetric only; never `none` or HS*). */
+export type AsymmetricAlgorithm = RsaAlgorithm | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+
+/** `tokenType` claim values of the reference. */
+export type TokenType = 'BOT' | 'PERSONAL_ACCESS' | 'OM_USER';
+
+/** A previous (or additional) public key still published in the JWKS and trusted for verification. */
+export interface AdditionalPublicKey {
+  /** `kid` of this key; must differ from every other configured key. */
+  keyId: string;
+  /** Path to an SPKI DER or PEM public key file. One of `publicKeyFilePath` / `publicKey`. */
+  publicKeyFilePath?: string;
+  /** The key itself: PEM text, or base64 of DER or PEM (e.g. from an environment variable). */
+  publicKey?: string;
+  /** Algorithm the key signed with. Default: the active `algorithm`. */
+  algorithm?: RsaAlgorithm;
+}
+
+export interface JwtTokenConfiguration {
+  /** Path to the public key (SPKI DER or PEM). Env `RSA_PUBLIC_KEY_FILE_PATH`. */
+  rsapublicKeyFilePath?: string;
+  /** Path to the private key (PKCS#8 DER, or PEM PKCS#1/PKCS#8). Env `RSA_PRIVATE_KEY_FILE_PATH`. */
+  rsaprivateKeyFilePath?: string;
+  /** Inline public key: PEM, or base64 of DER/PEM. Env `RSA_PUBLIC_KEY`. Overrides the file path. */
+  rsapublicKey?: string;
+  /** Inline private key: PEM, or base64 of DER/PEM. Env `RSA_PRIVATE_KEY`. Overrides the file path. */
+  rsaprivateKey?: string;
+  /** `iss` of every token we mint. Default `open-metadata.org`. Env `JWT_ISSUER`. */
+  jwtissuer: string;
+  /** `kid` of the active signing key. Must stay stable. Env `JWT_KEY_ID`. */
+  keyId: string;
+  /** Signing algorithm. Default `RS256`. Env `JWT_ALGORITHM`. */
+  algorithm: RsaAlgorithm;
+  /** `aud` of every token we mint and require on our own tokens. Default `jwt-gate`. Env `JWT_AUDIENCE`. */
+  audience: string;
+  /** Older public keys still published and trusted, for rotation. Default `[]`. */
+  additionalPublicKeys: AdditionalPublicKey[];
+}
+
+/** An explicit remote key source entry of `publicKeyUrls`. */
+export interface PublicKeySourceEntry {
+  url: string;
+  /** Accepted `iss` value(s). */
+  issuer: string | string[];
+  /** Required `aud` value(s). Omit only for sources whose tokens carry no audience. */
+  audience?: string | string[];
+  /** Allowed algorithms. Default `['RS256']`. */
+  algorithms?: AsymmetricAlgorithm[];
+}
+
+export interface AuthenticationConfiguration {
+  /** `no-auth`, `google`, `okta`, `auth0`, `azure`, `custom-oidc`, `openmetadata`, ... Env `AUTHENTICATION_PROVIDER`. */
+  provider: string;
+  /** Env `CUSTOM_OIDC_AUTHENTICATION_PROVIDER_NAME`. */
+  providerName: string;
+  /** JWKS URLs (or explicit entries). Env `AUTHENTICATION_PUBLIC_KEYS`. */
+  publicKeyUrls: Array<string | PublicKeySourceEntry>;
+  /** Issuer of the SSO. Env `AUTHENTICATION_AUTHORITY`. */
+  authority: string;
+  /** OAuth client id of the SSO app; the `aud` required on SSO tokens. Env `AUTHENTICATION_CLIENT_ID`. */
+  clientId: string;
+  /** Env `AUTHENTICATION_CALLBACK_URL`. */
+  callbackUrl: string;
+  /** Claims tried in order for the principal name. Env `AUTHENTICATION_JWT_PRINCIPAL_CLAIMS`. */
+  jwtPrincipalClaims: string[];
+  /** `["username:<claim>", "email:<claim>"]`. Env `AUTHENTICATION_JWT_PRINCIPAL_CLAIMS_MAPPING`. */
+  jwtPrincipalClaimsMapping: string[];
+}
+
+export interface AuthorizerConfiguration {
+  /** Env `AUTHORIZER_ADMIN_PRINCIPALS`. Default `[admin]`. */
+  adminPrincipals: string[];
+  /** Env `AUTHORIZER_PRINCIPAL_DOMAIN`. */
+  principalDomain: string;
+  /** Env `AUTHORIZER_ENFORCE_PRINCIPAL_DOMAIN`. Default `false`. */
+  enforcePrincipalDomain: boolean;
+}
+
+export interface AirflowConfiguration {
+  /** Env `AIRFLOW_HOST`. */
+  apiEndpoint: string;
+  /** Env `SERVER_HOST_API_URL`. */
+  metadataApiEndpoint: string;
+  /** Env `AIRFLOW_AUTH_PROVIDER`. */
+  authProvider: string;
+  authConfig: { openmetadata: { jwtToken: string } };
+}
+
+export interface ServerConfiguration {
+  /** Env `SERVER_PORT`. Default 8585. */
+  port: number;
+  /** Env `SERVER_HOST`. Default `127.0.0.1`... */
+  host: string;
+}
+
+export interface DatabaseConfiguration {
+  /** `sqlite:./data/jwt-gate.db`, `postgres://…` or `memory:`. Env `DATABASE_URL`. */
+  url: string;
+}
+
+/** Our own additions: verification and JWKS-fetching limits. */
+export interface VerificationConfiguration {
+  /** Allowed clock skew for `exp`/`nbf`/`iat`, seconds. Default 60. Env `JWT_CLOCK_TOLERANCE_SECONDS`. */
+  clockToleranceSeconds: number;
+  /** Largest accepted token, bytes. Default 8192. */
+  maxTokenBytes: number;
+  /** Verified-token cache. */
+  cache: { enabled: boolean; maxEntries: number };
+  /** Remote JWKS fetching. */
+  jwks: JwksFetchConfiguration;
+  /** `WWW-Authenticate` realm. Default `jwt-gate`. */
+  realm: string;
+}
+
+export interface JwksFetchConfiguration {
+  /** Per-request timeout, ms. Default 5000. */
+  timeoutMs: number;
+  /** Largest JWKS response accepted, bytes. Default 262144 (256 KiB). */
+  maxResponseBytes: number;
+  /** Most keys taken from one JWKS. Default 50. */
+  maxKeys: number;
+  /** Minimum time between fetches triggered by unknown `kid`s, seconds. Default 30. */
+  cooldownSeconds: number;
+  /** Keys are refreshed after `Cache-Control: max-age`, clamped to [min, max]; default when absent. Seconds. */
+  minCacheSeconds: number;
+  maxCacheSeconds: number;
+  defaultCacheSeconds: number;
+  /** How long keys stay usable after a failed refresh, seconds. Default 3600. */
+  staleIfErrorSeconds: number;
+}
+
+export interface ResolvedConfig {
+  jwtTokenConfiguration: JwtTokenConfiguration;
+  authenticationConfiguration: AuthenticationConfiguration;
+  authorizerConfiguration: AuthorizerConfiguration;
+  airflowConfiguration: AirflowConfiguration;
+  server: ServerConfiguration;
+  database: DatabaseConfiguration;
+  verificationConfiguration: VerificationConfiguration;
+  /** Where each value came from, to name it in error messages. */
+  provenance: ConfigProvenance;
+  /** Directory relative paths in the config resolve against (the YAML's directory, or cwd). */
+  baseDir: string;
+}
+
+/** Maps a dotted YAML path (e.g. `jwtTokenConfiguration.keyId`) to the env var that fed it. */
+export interface ConfigProvenance {
+  /** `jwtTokenConfiguration.rsaprivateKeyFilePath (from RSA_PRIVATE_KEY_FILE_PATH)` or just the path. */
+  describe(path: string): string;
+}
+
+/** Deep-partial options object accepted by `resolveOptions()` / `createJwtGate()`. */
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends Array<infer U> ? U[] : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
+export type JwtGateOptions = DeepPartial<Omit<ResolvedConfig, 'provenance' | 'baseDir'>> & { baseDir?: string };

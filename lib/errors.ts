@@ -1,0 +1,183 @@
+/**
+ * jwt-gate's errors: a small class tree with stable `ERR_*` codes.
+ *
+ * - `ConfigError` stops the start: a bad config value or key, with a message naming the field
+ *   (and the environment variable that fed it) and the fix.
+ * - `HttpError` and its RFC 6750 subclasses travel through `next(err)`; they carry `status`,
+ *   `code`, an OAuth `error` and `headers` so Express (or `gate.errorHandler`) can render them.
+ *   Messages never contain a token, a stack trace or a library class name.
+ */
+
+export type JwtGateErrorCode =
+  // start-up
+  | 'ERR_CONFIG_INVALID'
+  | 'ERR_KEY_INVALID'
+  // request syntax (400 invalid_request)
+  | 'ERR_REQUEST_INVALID'
+  // no credentials (401, no error code)
+  | 'ERR_TOKEN_MISSING'
+  // token problems (401 invalid_token)
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_TOO_LARGE'
+  | 'ERR_TOKEN_ALG_NOT_ALLOWED'
+  | 'ERR_TOKEN_HEADER_NOT_ALLOWED'
+  | 'ERR_TOKEN_ISSUER_UNKNOWN'
+  | 'ERR_TOKEN_KEY_UNKNOWN'
+  | 'ERR_TOKEN_SIGNATURE_INVALID'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_TOKEN_AUDIENCE_INVALID'
+  | 'ERR_TOKEN_CLAIM_INVALID'
+  | 'ERR_TOKEN_REVOKED'
+  | 'ERR_PRINCIPAL_INVALID'
+  // authenticated but not allowed (403 insufficient_scope)
+  | 'ERR_FORBIDDEN'
+  // dependencies down (503)
+  | 'ERR_KEYS_UNAVAILABLE'
+  | 'ERR_STORE_UNAVAILABLE'
+  // API input (400/404/409)
+  | 'ERR_BAD_REQUEST'
+  | 'ERR_EXPIRY_INVALID'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_CONFLICT';
+
+export interface JwtGateErrorOptions {
+  cause?: unknown;
+}
+
+/** Base class of every error jwt-gate throws. */
+export class JwtGateError extends Error {
+  readonly code: JwtGateErrorCode;
+
+  constructor(code: JwtGateErrorCode, message: string, options?: JwtGateErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A configuration or key problem found at start-up. The message names the field and the fix. */
+export class ConfigError extends JwtGateError {
+  constructor(message: string, options?: JwtGateErrorOptions & { code?: 'ERR_CONFIG_INVALID' | 'ERR_KEY_INVALID' }) {
+    super(options?.code ?? 'ERR_CONFIG_INVALID', message, options);
+  }
+}
+
+/** OAuth 2.0 bearer-token error codes (RFC 6750 §3.1). */
+export type BearerErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+
+/** An error with an HTTP status; rendered as `{"code": status, "message": ...}`. */
+export class HttpError extends JwtGateError {
+  readonly status: number;
+  /** Response headers to send with this error (e.g. `WWW-Authenticate`, `Retry-After`). */
+  headers: Record<string, string>;
+
+  constructor(status: number, code: JwtGateErrorCode, message: string, options?: JwtGateErrorOptions) {
+    super(code, message, options);
+    this.status = status;
+    this.headers = {};
+  }
+
+  /** Express's own error handler reads `statusCode` too. */
+  get statusCode(): number {
+    return this.status;
+  }
+
+  /** Stable JSON body, OpenMetadata-compatible. */
+  toJSON(): { code: number; message: string; errorCode: JwtGateErrorCode } {
+    return { code: this.status, message: this.message, errorCode: this.code };
+  }
+}
+
+/**
+ * An RFC 6750 error: carries the `WWW-Authenticate: Bearer` challenge. `setRealm()` is called by
+ * the middleware before `next(err)`; until then the realm is `jwt-gate`.
+ */
+export class BearerError extends HttpError {
+  readonly error: BearerErrorCode | undefined;
+  readonly description: string;
+
+  constructor(
+    status: number,
+    error: BearerErrorCode | undefined,
+    code: JwtGateErrorCode,
+    description: string,
+    options?: JwtGateErrorOptions,
+  ) {
+    super(status, code, status === 401 ? `Not Authorized! ${description}` : description, options);
+    this.error = error;
+    this.description = description;
+    this.setRealm('jwt-gate');
+  }
+
+  /** Rebuilds `WWW-Authenticate` for `realm`. Returns `this`. */
+  setRealm(realm: string): this {
+    const params = [`realm="${quote(realm)}"`];
+    if (this.error !== undefined) {
+      params.push(`error="${this.error}"`, `error_description="${quote(this.description)}"`);
+    }
+    this.headers['WWW-Authenticate'] = `Bearer ${params.join(', ')}`;
+    return this;
+  }
+}
+
+/** 401 with no error code: the request carried no credentials (RFC 6750 §3.1). */
+export class MissingTokenError extends BearerError {
+  constructor() {
+    super(401, undefined, 'ERR_TOKEN_MISSING', 'Authentication is required: send Authorization: Bearer <token>.');
+  }
+}
+
+/** 400 invalid_request: the request itself is malformed (two Authorization headers, bad syntax…). */
+export class InvalidRequestError extends BearerError {
+  constructor(description: string, options?: JwtGateErrorOptions) {
+    super(400, 'invalid_request', 'ERR_REQUEST_INVALID', description, options);
+  }
+}
+
+/** 401 invalid_token: the token is malformed, expired, revoked, of the wrong issuer… */
+export class InvalidTokenError extends BearerError {
+  constructor(code: JwtGateErrorCode, description: string, options?: JwtGateErrorOptions) {
+    super(401, 'invalid_token', code, description, options);
+  }
+}
+
+/** 403 insufficient_scope: authenticated, but not allowed here. */
+export class InsufficientScopeError extends BearerError {
+  constructor(description: string, code: JwtGateErrorCode = 'ERR_FORBIDDEN') {
+    super(403, 'insufficient_scope', code, description);
+  }
+}
+
+/** 503 with `Retry-After`: keys or revocation state cannot be obtained right now. Fails closed. */
+export class ServiceUnavailableError extends HttpError {
+  constructor(
+    code: 'ERR_KEYS_UNAVAILABLE' | 'ERR_STORE_UNAVAILABLE',
+    message: string,
+    retryAfterSeconds = 5,
+    options?: JwtGateErrorOptions,
+  ) {
+    super(503, code, message, options);
+    this.headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
+  }
+}
+
+/** 400/404/409 from the bot API and token minting. */
+export class ApiError extends HttpError {}
+
+export function badRequest(message: string, code: JwtGateErrorCode = 'ERR_BAD_REQUEST'): ApiError {
+  return new ApiError(400, code, message);
+}
+
+export function notFound(message: string): ApiError {
+  return new ApiError(404, 'ERR_NOT_FOUND', message);
+}
+
+export function conflict(message: string): ApiError {
+  return new ApiError(409, 'ERR_CONFLICT', message);
+}
+
+/** RFC 7230 quoted-string: escape `\` and `"`, drop control characters. */
+function quote(value: string): string {
+  return value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\u0000-\u001f\u007f]/g, ' ');
+}
