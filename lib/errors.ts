@@ -39,7 +39,11 @@ export type JwtGateErrorCode =
   | 'ERR_BAD_REQUEST'
   | 'ERR_EXPIRY_INVALID'
   | 'ERR_NOT_FOUND'
-  | 'ERR_CONFLICT';
+  | 'ERR_CONFLICT'
+  // outgoing calls of lib/client (ingestion client, pipeline-service client)
+  | 'ERR_CLIENT_UNAUTHORIZED'
+  | 'ERR_CLIENT_REQUEST_FAILED'
+  | 'ERR_PIPELINE_SERVICE_FAILED';
 
 export interface JwtGateErrorOptions {
   cause?: unknown;
