@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import {
+  constants,
+  createHmac,
+  createSecretKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+  type SignKeyObjectInput,
+} from 'node:crypto';
+import { SignJWT } from 'jose';
+import { inspectToken } from '../lib/verify/inspect-token.js';
+import { MIN_RSA_MODULUS_BITS, verifySignature } from '../lib/verify/verify-signature.js';
+
+interface Pair {
+  publicKey: KeyObject;
+  privateKey: KeyObject;
+}
+
+const HASH: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
+
+/** Signs `header.payload` with node:crypto the way RFC 7518 says `alg` signs. */
+function signJws(
+  alg: string,
+  privateKey: KeyObject,
+  payload: Record<string, unknown> = { sub: 'bot' },
+): string {
+  const input = `${b64json({ alg, typ: 'JWT' })}.${b64json(payload)}`;
+  const bits = alg.slice(2);
+  const hash = HASH[bits]!;
+  let options: SignKeyObjectInput & { dsaEncoding?: 'ieee-p1363'; saltLength?: number; padding?: number } = {
+    key: privateKey,
+  };
+  if (alg.startsWith('PS')) {
+    options = { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 };
+  }
+  if (alg.startsWith('ES')) options = { key: privateKey, dsaEncoding: 'ieee-p1363' };
+  return `${input}.${sign(hash, Buffer.from(input), options).toString('base64url')}`;
+}
+
+function b64json(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** Splits a token and verifies it the way the request path does. */
+function check(token: string, key: KeyObject, alg?: string): boolean {
+  const { header, signingInput, signature } = inspectToken(token, { maxBytes: 16384 });
+  return verifySignature(alg ?? header.alg, signingInput, signature, key);
+}
+
+describe('verifySignature', () => {
+  let rsa: Pair;
+  let rsaOther: Pair;
+  let rsa1024: Pair;
+  let rsaPss: Pair;
+  let ec: Record<string, Pair>;
+
+  before(() => {
+    rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    rsaOther = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    rsaPss = generateKeyPairSync('rsa-pss', { modulusLength: 2048, hashAlgorithm: 'sha256' });
+    ec = {
+      ES256: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+      ES384: generateKeyPairSync('ec', { namedCurve: 'P-384' }),
+      ES512: generateKeyPairSync('ec', { namedCurve: 'P-521' }),
+    };
+  });
+
+  function keysFor(alg: string): Pair {
+    return alg.startsWith('ES') ? ec[alg]! : rsa;
+  }
+
+  for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']) {
+    it(`${alg}: accepts a genuine signature and refuses tampering or another key`, () => {
+      const { publicKey, privateKey } = keysFor(alg);
+      const token = signJws(alg, privateKey);
+      assert.equal(check(token, publicKey), true);
+      const forged = signJws(alg, privateKey, { sub: 'admin' });
+      const [h, p] = forged.split('.');
+      const spliced = `${h}.${p}.${token.split('.')[2]}`;
+      assert.equal(check(spliced, publicKey), false);
+      const other = alg.startsWith('ES') ? generateKeyPairSync('ec', { namedCurve: ecCurve(alg) }) : rsaOther;
+      assert.equal(check(token, other.publicKey), false);
+    });
+  }
+
+  it('verifies tokens signed by an independent implementation (jose)', async () => {
+    for (const alg of ['RS256', 'PS384', 'ES512']) {
+      const { publicKey, privateKey } = keysFor(alg);
+      const token = await new SignJWT({ sub: 'ingestion-bot' })
+        .setProtectedHeader({ alg, kid: 'k1' })
+        .sign(privateKey);
+      assert.equal(check(token, publicKey), true, alg);
+    }
+  });
+
+  it('never treats a public key as an HMAC secret (alg confusion)', () => {
+    const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' });
+    const input = `${b64json({ alg: 'HS256' })}.${b64json({ sub: 'admin' })}`;
+    const mac = createHmac('sha256', pem).update(input).digest();
+    assert.equal(verifySignature('HS256', input, mac, rsa.publicKey), false);
+    assert.equal(verifySignature('HS256', input, mac, createSecretKey(Buffer.from(pem))), false);
+    assert.equal(verifySignature('none', input, Buffer.alloc(0), rsa.publicKey), false);
+  });
+
+  it('refuses a key of the wrong type or curve for the algorithm', () => {
+    const rsToken = signJws('RS256', rsa.privateKey);
+    const esToken = signJws('ES256', ec.ES256!.privateKey);
+    assert.equal(check(esToken, rsa.publicKey), false); // ES256 with an RSA key
+    assert.equal(check(rsToken, ec.ES256!.publicKey), false); // RS256 with an EC key
+    assert.equal(check(esToken, ec.ES384!.publicKey), false); // ES256 with a P-384 key
+    assert.equal(check(esToken, ec.ES256!.publicKey, 'ES384'), false);
+    const ed = generateKeyPairSync('ed25519');
+    assert.equal(check(rsToken, ed.publicKey), false);
+  });
+
+  it('does not let a PS signature pass as RS or the reverse', () => {
+    assert.equal(check(signJws('PS256', rsa.privateKey), rsa.publicKey, 'RS256'), false);
+    assert.equal(check(signJws('RS256', rsa.privateKey), rsa.publicKey, 'PS256'), false);
+  });
+
+  it('accepts an RSA-PSS key for PS* only', () => {
+    const token = signJws('PS256', rsaPss.privateKey);
+    assert.equal(check(token, rsaPss.publicKey), true);
+    const input = token.slice(0, token.lastIndexOf('.'));
+    const pkcs1 = Buffer.from(token.split('.')[2]!, 'base64url');
+    assert.equal(verifySignature('RS256', input, pkcs1, rsaPss.publicKey), false);
+    // The key is restricted to SHA-256: PS512 must fail, not throw.
+    assert.equal(check(signJws('PS512', rsa.privateKey), rsaPss.publicKey), false);
+  });
+
+  it(`refuses RSA keys under ${MIN_RSA_MODULUS_BITS} bits, even with a genuine signature`, () => {
+    assert.equal(check(signJws('RS256', rsa1024.privateKey), rsa1024.publicKey), false);
+  });
+
+  it('refuses ES signatures of the wrong length or in DER form', () => {
+    const { publicKey, privateKey } = ec.ES256!;
+    const token = signJws('ES256', privateKey);
+    const input = token.slice(0, token.lastIndexOf('.'));
+    const raw = Buffer.from(token.split('.')[2]!, 'base64url');
+    assert.equal(verifySignature('ES256', input, raw, publicKey), true);
+    assert.equal(verifySignature('ES256', input, Buffer.concat([raw, Buffer.alloc(1)]), publicKey), false);
+    assert.equal(verifySignature('ES256', input, raw.subarray(0, 63), publicKey), false);
+    const der = sign('sha256', Buffer.from(input), privateKey); // DER is the node default
+    assert.equal(verifySignature('ES256', input, der, publicKey), false);
+  });
+
+  it('refuses RSA signatures that are not exactly the modulus length', () => {
+    const token = signJws('RS256', rsa.privateKey);
+    const input = token.slice(0, token.lastIndexOf('.'));
+    const sig = Buffer.from(token.split('.')[2]!, 'base64url');
+    assert.equal(
+      verifySignature('RS256', input, Buffer.concat([Buffer.alloc(1), sig]), rsa.publicKey),
+      false,
+    );
+    assert.equal(verifySignature('RS256', input, Buffer.alloc(0), rsa.publicKey), false);
+  });
+});
+
+function ecCurve(alg: string): string {
+  return { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg]!;
+}
