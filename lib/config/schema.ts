@@ -1,0 +1,194 @@
+/**
+ * The one schema both `loadConfig()` (YAML) and `resolveOptions()` (typed object) parse through,
+ * after defaults are filled in. Every block is strict: an unknown key is a mistake to report
+ * (with "did you mean"), not something to ignore.
+ */
+import { z } from 'zod';
+
+import { anyText, flag, integer, list, optionalText, port, text } from './field-types.js';
+import type { ResolvedConfig } from './types.js';
+import { databaseUrlProblem, jwksUrlProblem } from './url-rules.js';
+
+/** The configuration blocks, without the `provenance` and `baseDir` that loading adds. */
+export type ConfigBlocks = Omit<ResolvedConfig, 'provenance' | 'baseDir'>;
+
+const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512'] as const;
+const ASYMMETRIC_ALGORITHMS = [
+  ...RSA_ALGORITHMS,
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+] as const;
+
+const rsaAlgorithm = z.enum(RSA_ALGORITHMS, {
+  error: 'must be RS256, RS384 or RS512, got {got}: jwt-gate signs its own tokens with an RSA key',
+});
+
+const asymmetricAlgorithm = z.enum(ASYMMETRIC_ALGORITHMS, {
+  error:
+    'must be an asymmetric algorithm (RS256/384/512, PS256/384/512, ES256/384/512), got {got}: ' +
+    '`none` and HS* (shared secrets) are never accepted from a key source',
+});
+
+const jwksUrl = z.string().superRefine((url, context) => {
+  const problem = jwksUrlProblem(url);
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: url });
+});
+
+const oneOrMore = z.union([text(), z.array(text()).min(1, { error: 'must list at least one value' })]);
+
+const keySourceEntry = z.strictObject({
+  url: jwksUrl,
+  issuer: oneOrMore,
+  audience: oneOrMore.optional(),
+  algorithms: list(asymmetricAlgorithm, 'must list at least one algorithm, e.g. [RS256]').default(['RS256']),
+});
+
+const additionalPublicKey = z
+  .strictObject({
+    keyId: text(),
+    publicKeyFilePath: optionalText(),
+    publicKey: optionalText(),
+    algorithm: rsaAlgorithm.optional(),
+  })
+  .superRefine((key, context) => {
+    if ((key.publicKeyFilePath === undefined) === (key.publicKey === undefined)) {
+      context.addIssue({
+        code: 'custom',
+        message:
+          'must set exactly one of `publicKeyFilePath` (a DER or PEM file) or `publicKey` (PEM or base64)',
+      });
+    }
+  });
+
+const jwtTokenConfiguration = z
+  .strictObject({
+    rsapublicKeyFilePath: optionalText(),
+    rsaprivateKeyFilePath: optionalText(),
+    rsapublicKey: optionalText(),
+    rsaprivateKey: optionalText(),
+    jwtissuer: text(),
+    keyId: text(),
+    algorithm: rsaAlgorithm,
+    audience: text(),
+    additionalPublicKeys: z.array(additionalPublicKey),
+  })
+  .superRefine((block, context) => {
+    const seen = new Set([block.keyId]);
+    block.additionalPublicKeys.forEach((key, index) => {
+      if (seen.has(key.keyId)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['additionalPublicKeys', index, 'keyId'],
+          message: `repeats the key id "${key.keyId}": every published key needs its own \`kid\``,
+        });
+      }
+      seen.add(key.keyId);
+    });
+  });
+
+const principalClaimMapping = z
+  .string()
+  .regex(/^(username|email):\S+$/, { error: 'must be `username:<claim>` or `email:<claim>`, got {got}' });
+
+const authenticationConfiguration = z.strictObject({
+  provider: text(),
+  providerName: anyText(),
+  publicKeyUrls: list(z.union([jwksUrl, keySourceEntry])),
+  authority: anyText(),
+  clientId: anyText(),
+  callbackUrl: anyText(),
+  jwtPrincipalClaims: list(text(), 'must list at least one claim, e.g. [email,preferred_username,sub]'),
+  jwtPrincipalClaimsMapping: list(principalClaimMapping).superRefine((mapping, context) => {
+    const has = (prefix: string): boolean => mapping.some((entry) => entry.startsWith(prefix));
+    if (mapping.length > 0 && !(has('username:') && has('email:'))) {
+      context.addIssue({
+        code: 'custom',
+        message: 'must map both `username:<claim>` and `email:<claim>` when it is set (or be empty)',
+      });
+    }
+  }),
+});
+
+const authorizerConfiguration = z.strictObject({
+  adminPrincipals: list(text()),
+  principalDomain: anyText(),
+  enforcePrincipalDomain: flag(),
+});
+
+// The reference's airflow block lists one auth config per provider; only `openmetadata` is used.
+const otherAirflowAuth = z.looseObject({}).optional();
+const airflowConfiguration = z.strictObject({
+  apiEndpoint: anyText(),
+  metadataApiEndpoint: anyText(),
+  authProvider: anyText(),
+  authConfig: z.strictObject({
+    openmetadata: z.strictObject({ jwtToken: anyText() }),
+    azure: otherAirflowAuth,
+    google: otherAirflowAuth,
+    okta: otherAirflowAuth,
+    auth0: otherAirflowAuth,
+    customOidc: otherAirflowAuth,
+  }),
+});
+
+const server = z.strictObject({ port: port(), host: text() });
+
+const database = z.strictObject({
+  url: z.string().superRefine((url, context) => {
+    const problem = databaseUrlProblem(url);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: url });
+  }),
+});
+
+const DAY = 86_400;
+const jwks = z
+  .strictObject({
+    timeoutMs: integer(1, 120_000, ' ms'),
+    maxResponseBytes: integer(1024, 16 * 1024 * 1024, ' bytes'),
+    maxKeys: integer(1, 1000),
+    cooldownSeconds: integer(0, DAY, ' seconds'),
+    minCacheSeconds: integer(0, 7 * DAY, ' seconds'),
+    maxCacheSeconds: integer(0, 7 * DAY, ' seconds'),
+    defaultCacheSeconds: integer(0, 7 * DAY, ' seconds'),
+    staleIfErrorSeconds: integer(0, 7 * DAY, ' seconds'),
+  })
+  .superRefine((block, context) => {
+    const { minCacheSeconds: min, maxCacheSeconds: max, defaultCacheSeconds: fallback } = block;
+    if (min > max) {
+      context.addIssue({
+        code: 'custom',
+        path: ['minCacheSeconds'],
+        message: `must not exceed maxCacheSeconds (${max}), got ${min}`,
+      });
+    } else if (fallback < min || fallback > max) {
+      context.addIssue({
+        code: 'custom',
+        path: ['defaultCacheSeconds'],
+        message: `must lie between minCacheSeconds (${min}) and maxCacheSeconds (${max}), got ${fallback}`,
+      });
+    }
+  });
+
+const verificationConfiguration = z.strictObject({
+  clockToleranceSeconds: integer(0, 3600, ' seconds'),
+  maxTokenBytes: integer(256, 1024 * 1024, ' bytes'),
+  cache: z.strictObject({ enabled: flag(), maxEntries: integer(1, 10_000_000) }),
+  jwks,
+  realm: text().regex(/^[\x20-\x7e]*$/, {
+    error: 'must be printable ASCII (it is sent in WWW-Authenticate)',
+  }),
+});
+
+export const configSchema = z.strictObject({
+  jwtTokenConfiguration,
+  authenticationConfiguration,
+  authorizerConfiguration,
+  airflowConfiguration,
+  server,
+  database,
+  verificationConfiguration,
+});
