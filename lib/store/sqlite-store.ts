@@ -1,0 +1,295 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ConfigError, JwtGateError, conflict, notFound } from '../errors.js';
+import { Listeners } from './listeners.js';
+import { AUDIT_COLUMNS, BOT_COLUMNS, TOKEN_COLUMNS } from './sql-columns.js';
+import { migrateSqlite } from './sqlite-migrations.js';
+import { DATABASE_URL_FIELD, storeUnavailable } from './store-errors.js';
+import { BOT_DELETED_DETAIL, REPLACED_DETAIL, auditLimit, latestUses } from './store-helpers.js';
+import { SqliteChangeLog } from './sqlite-change-log.js';
+import type {
+  AuditAction,
+  AuditEntry,
+  BotRecord,
+  BotStore,
+  BotTokenRecord,
+  ListAuditOptions,
+  StoreChange,
+} from './types.js';
+
+export interface SqliteStoreOptions {
+  /** Absolute path of the database file; its directory is created if missing. */
+  path: string;
+  /** How often other processes' writes are looked for, ms. Default 250. */
+  pollIntervalMs?: number;
+  /** How long a write waits for another process's lock before failing with 503, ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * The embedded store: one SQLite file (WAL mode), shareable by several processes on one machine,
+ * e.g. the app and the `jwt-gate` CLI. Writes are `BEGIN IMMEDIATE` transactions; each also appends
+ * to a `changes` log that other processes find by polling the cheap `PRAGMA data_version`.
+ */
+export class SqliteStore implements BotStore {
+  readonly kind = 'sqlite';
+  readonly #options: Required<SqliteStoreOptions>;
+  readonly #changes = new Listeners<StoreChange>();
+  #db: Database.Database | undefined;
+  #poller: NodeJS.Timeout | undefined;
+  readonly #changeLog = new SqliteChangeLog();
+
+  constructor(options: SqliteStoreOptions) {
+    this.#options = { pollIntervalMs: 250, busyTimeoutMs: 5000, ...options };
+  }
+
+  init(): Promise<void> {
+    if (this.#db !== undefined) return Promise.resolve();
+    const { path, busyTimeoutMs, pollIntervalMs } = this.#options;
+    let db: Database.Database;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path, { timeout: busyTimeoutMs });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return Promise.reject(
+        new ConfigError(`${DATABASE_URL_FIELD}: cannot open the SQLite file "${path}" (${reason}).`, {
+          cause: error,
+        }),
+      );
+    }
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrateSqlite(db);
+      this.#changeLog.start(db);
+    } catch (error) {
+      db.close();
+      return Promise.reject(this.#translate(error));
+    }
+    this.#db = db;
+    this.#poller = setInterval(() => this.#poll(), pollIntervalMs);
+    this.#poller.unref();
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.#poller);
+    this.#poller = undefined;
+    this.#db?.close();
+    this.#db = undefined;
+    this.#changes.clear();
+    return Promise.resolve();
+  }
+
+  listBots(): Promise<BotRecord[]> {
+    return this.#read(
+      (db) => db.prepare(`SELECT ${BOT_COLUMNS} FROM bots ORDER BY name`).all() as BotRecord[],
+    );
+  }
+
+  getBot(name: string): Promise<BotRecord | null> {
+    return this.#read((db) => this.#bot(db, name));
+  }
+
+  createBot(bot: BotRecord): Promise<void> {
+    return this.#write(bot.name, (db) => {
+      if (this.#bot(db, bot.name) !== null) throw conflict(`Bot "${bot.name}" already exists.`);
+      db.prepare(
+        'INSERT INTO bots (name, display_name, description, created_at, created_by) VALUES (?, ?, ?, ?, ?)',
+      ).run(bot.name, bot.displayName, bot.description, bot.createdAt, bot.createdBy);
+      this.#log(db, bot.createdAt, bot.createdBy, 'bot.create', bot.name, null, null);
+      return { result: undefined, changed: true };
+    });
+  }
+
+  deleteBot(name: string, actor: string, at: number): Promise<boolean> {
+    return this.#write(name, (db) => {
+      if (this.#bot(db, name) === null) return { result: false, changed: false };
+      this.#revoke(db, name, actor, at, BOT_DELETED_DETAIL);
+      db.prepare('DELETE FROM bots WHERE name = ?').run(name);
+      this.#log(db, at, actor, 'bot.delete', name, null, null);
+      return { result: true, changed: true };
+    });
+  }
+
+  issueToken(token: BotTokenRecord, actor: string): Promise<{ replaced: string | null }> {
+    return this.#write(token.botName, (db) => {
+      if (this.#bot(db, token.botName) === null) throw notFound(`Bot "${token.botName}" not found.`);
+      if (db.prepare('SELECT 1 FROM bot_tokens WHERE jti = ?').get(token.jti) !== undefined) {
+        throw conflict(`Token id "${token.jti}" is already used.`);
+      }
+      const replaced = this.#revoke(db, token.botName, actor, token.issuedAt, REPLACED_DETAIL);
+      db.prepare(
+        `INSERT INTO bot_tokens (bot_name, jti, token_hash, last4, expiry, issued_at, expires_at, issued_by,
+           last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+      ).run(
+        token.botName,
+        token.jti,
+        token.tokenHash,
+        token.last4,
+        token.expiry,
+        token.issuedAt,
+        token.expiresAt,
+        token.issuedBy,
+        token.lastUsedAt,
+      );
+      this.#log(db, token.issuedAt, actor, 'token.issue', token.botName, token.jti, `expiry ${token.expiry}`);
+      return { result: { replaced }, changed: true };
+    });
+  }
+
+  revokeToken(botName: string, actor: string, at: number): Promise<string | null> {
+    return this.#write(botName, (db) => {
+      const jti = this.#revoke(db, botName, actor, at, null);
+      return { result: jti, changed: jti !== null };
+    });
+  }
+
+  getCurrentToken(botName: string): Promise<BotTokenRecord | null> {
+    return this.#read(
+      (db) =>
+        (db
+          .prepare(`SELECT ${TOKEN_COLUMNS} FROM bot_tokens WHERE bot_name = ? AND revoked_at IS NULL`)
+          .get(botName) as BotTokenRecord | undefined) ?? null,
+    );
+  }
+
+  listCurrentTokens(): Promise<BotTokenRecord[]> {
+    return this.#read(
+      (db) =>
+        db
+          .prepare(`SELECT ${TOKEN_COLUMNS} FROM bot_tokens WHERE revoked_at IS NULL ORDER BY bot_name`)
+          .all() as BotTokenRecord[],
+    );
+  }
+
+  recordLastUsed(uses: ReadonlyArray<{ jti: string; at: number }>): Promise<void> {
+    const latest = latestUses(uses);
+    if (latest.size === 0) return Promise.resolve();
+    return this.#read((db) => {
+      const update = db.prepare(
+        'UPDATE bot_tokens SET last_used_at = ? WHERE jti = ? AND (last_used_at IS NULL OR last_used_at < ?)',
+      );
+      db.transaction(() => {
+        for (const [jti, at] of latest) update.run(at, jti, at);
+      }).immediate();
+    });
+  }
+
+  listAudit(opts?: ListAuditOptions): Promise<AuditEntry[]> {
+    const limit = auditLimit(opts);
+    return this.#read((db) =>
+      opts?.botName === undefined
+        ? (db
+            .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT ?`)
+            .all(limit) as AuditEntry[])
+        : (db
+            .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE bot_name = ? ORDER BY id DESC LIMIT ?`)
+            .all(opts.botName, limit) as AuditEntry[]),
+    );
+  }
+
+  onChange(listener: (change: StoreChange) => void): () => void {
+    return this.#changes.add(listener);
+  }
+
+  #bot(db: Database.Database, name: string): BotRecord | null {
+    return (
+      (db.prepare(`SELECT ${BOT_COLUMNS} FROM bots WHERE name = ?`).get(name) as BotRecord | undefined) ??
+      null
+    );
+  }
+
+  /** Revokes the bot's current token, if any, with its audit row. Returns its jti. */
+  #revoke(
+    db: Database.Database,
+    botName: string,
+    actor: string,
+    at: number,
+    detail: string | null,
+  ): string | null {
+    const row = db
+      .prepare('UPDATE bot_tokens SET revoked_at = ? WHERE bot_name = ? AND revoked_at IS NULL RETURNING jti')
+      .get(at, botName) as { jti: string } | undefined;
+    if (row === undefined) return null;
+    this.#log(db, at, actor, 'token.revoke', botName, row.jti, detail);
+    return row.jti;
+  }
+
+  #log(
+    db: Database.Database,
+    at: number,
+    actor: string,
+    action: AuditAction,
+    botName: string,
+    jti: string | null,
+    detail: string | null,
+  ): void {
+    db.prepare(
+      'INSERT INTO audit_log (at, actor, action, bot_name, jti, detail) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(at, actor, action, botName, jti, detail);
+  }
+
+  #read<T>(query: (db: Database.Database) => T): Promise<T> {
+    try {
+      return Promise.resolve(query(this.#open()));
+    } catch (error) {
+      return Promise.reject(this.#translate(error));
+    }
+  }
+
+  /**
+   * Runs `mutate` in a `BEGIN IMMEDIATE` transaction (the write lock is taken first, so concurrent
+   * writers in other processes queue instead of deadlocking on upgrade), logs the change in the same
+   * transaction and, once committed, tells this instance's listeners synchronously.
+   */
+  #write<T>(botName: string, mutate: (db: Database.Database) => { result: T; changed: boolean }): Promise<T> {
+    try {
+      const db = this.#open();
+      const { result, seq } = db
+        .transaction(() => {
+          const outcome = mutate(db);
+          if (!outcome.changed) return { result: outcome.result, seq: null };
+          return { result: outcome.result, seq: this.#changeLog.append(db, botName) };
+        })
+        .immediate();
+      if (seq !== null) {
+        this.#changeLog.committed(seq);
+        this.#changes.emit({ botName });
+      }
+      return Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(this.#translate(error));
+    }
+  }
+
+  /** Delivers changes committed by other connections since the last poll. */
+  #poll(): void {
+    if (this.#db === undefined) return;
+    let changed: string[];
+    try {
+      changed = this.#changeLog.poll(this.#db);
+    } catch {
+      return; // transient (e.g. the file is briefly unreadable): the next tick tries again
+    }
+    for (const botName of changed) this.#changes.emit({ botName });
+  }
+
+  #open(): Database.Database {
+    if (this.#db === undefined) throw new Error('SqliteStore: call init() before using the store.');
+    return this.#db;
+  }
+
+  #translate(error: unknown): Error {
+    if (error instanceof JwtGateError) return error;
+    if (
+      error instanceof Database.SqliteError &&
+      /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/.test(error.code)
+    ) {
+      return storeUnavailable('SQLite', error);
+    }
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}

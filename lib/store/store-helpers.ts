@@ -1,0 +1,27 @@
+import type { ListAuditOptions } from './types.js';
+
+/** Default and ceiling of `listAudit`'s `limit`. */
+export const DEFAULT_AUDIT_LIMIT = 100;
+export const MAX_AUDIT_LIMIT = 1000;
+
+/** `opts.limit` clamped to 1…MAX_AUDIT_LIMIT (default DEFAULT_AUDIT_LIMIT). */
+export function auditLimit(opts: ListAuditOptions | undefined): number {
+  const limit = opts?.limit ?? DEFAULT_AUDIT_LIMIT;
+  if (!Number.isFinite(limit)) return DEFAULT_AUDIT_LIMIT;
+  return Math.min(MAX_AUDIT_LIMIT, Math.max(1, Math.trunc(limit)));
+}
+
+/** One entry per `jti`, with its latest `at`: a batch may see the same token many times. */
+export function latestUses(uses: ReadonlyArray<{ jti: string; at: number }>): Map<string, number> {
+  const latest = new Map<string, number>();
+  for (const { jti, at } of uses) {
+    const seen = latest.get(jti);
+    if (seen === undefined || at > seen) latest.set(jti, at);
+  }
+  return latest;
+}
+
+/** The audit detail written when a bot's token is replaced by a new one. */
+export const REPLACED_DETAIL = 'replaced by a new token';
+/** The audit detail written when a token is revoked because its bot is deleted. */
+export const BOT_DELETED_DETAIL = 'bot deleted';

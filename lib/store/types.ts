@@ -1,0 +1,111 @@
+/**
+ * The bot store contract: bots and their tokens, persisted. A token itself is never stored, only
+ * its `jti`, a SHA-256 hash and its last 4 characters (DESIGN.md §2.4: secrets are shown once).
+ */
+
+/** A bot: a machine principal (ingestion, Airflow, scripts) that authenticates with a bot token. */
+export interface BotRecord {
+  name: string;
+  displayName: string;
+  description: string;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  /** Principal name of the admin who created it. */
+  createdBy: string;
+}
+
+/** What is kept of a minted bot token. Never the token. */
+export interface BotTokenRecord {
+  botName: string;
+  /** The token's unique `jti` claim. */
+  jti: string;
+  /** SHA-256 of the whole compact token, lower-case hex (see `hashToken`). */
+  tokenHash: string;
+  /** Last 4 characters of the token, for display. */
+  last4: string;
+  /** The expiry choice as sent on the wire: `"OneHour"`, `"1"`, `"7"`, … `"Unlimited"`. */
+  expiry: string;
+  /** Epoch milliseconds. */
+  issuedAt: number;
+  /** Epoch milliseconds, or `null` for an unlimited token. */
+  expiresAt: number | null;
+  issuedBy: string;
+  /** Epoch milliseconds of the last request seen with this token, or `null`. */
+  lastUsedAt: number | null;
+  /** Epoch milliseconds, or `null` while the token is the bot's current one. */
+  revokedAt: number | null;
+}
+
+export type AuditAction = 'bot.create' | 'bot.delete' | 'token.issue' | 'token.revoke';
+
+/** One audit row, written in the same transaction as the change it records. */
+export interface AuditEntry {
+  id?: number;
+  /** Epoch milliseconds. */
+  at: number;
+  actor: string;
+  action: AuditAction;
+  botName: string;
+  jti: string | null;
+  detail: string | null;
+}
+
+/** `StoreChange.botName` meaning "anything may have changed": reload everything. */
+export const ALL_BOTS = '*';
+
+/**
+ * Something about this bot changed (created, deleted, token issued or revoked), in this instance
+ * or in another process sharing the database. `botName` is `ALL_BOTS` (`'*'`) after a gap in
+ * change delivery (e.g. a lost PostgreSQL notification connection): resynchronise everything.
+ */
+export interface StoreChange {
+  botName: string;
+}
+
+export interface ListAuditOptions {
+  /** Only rows of this bot. */
+  botName?: string;
+  /** Most rows returned. Default 100, at most 1000. */
+  limit?: number;
+}
+
+export type StoreKind = 'memory' | 'sqlite' | 'postgres';
+
+/**
+ * Persistence for bots and bot tokens. Every create/delete/issue/revoke also writes an audit row in
+ * the same transaction. Failures to reach the database reject with
+ * `ServiceUnavailableError('ERR_STORE_UNAVAILABLE')`, so callers fail closed.
+ */
+export interface BotStore {
+  readonly kind: StoreKind;
+  /** Creates or migrates the schema (versioned, idempotent, safe when two processes start at once). */
+  init(): Promise<void>;
+  close(): Promise<void>;
+  /** All bots, ordered by name. */
+  listBots(): Promise<BotRecord[]>;
+  getBot(name: string): Promise<BotRecord | null>;
+  /** Rejects with `conflict()` (409 `ERR_CONFLICT`) when the name is taken. */
+  createBot(bot: BotRecord): Promise<void>;
+  /** Deletes the bot and revokes its current token. `false` when there is no such bot. */
+  deleteBot(name: string, actor: string, at: number): Promise<boolean>;
+  /**
+   * Atomically revokes the bot's current token (`revokedAt = token.issuedAt`) and makes `token`
+   * current; concurrent calls (also from other processes) leave exactly one current token.
+   * Rejects with `notFound()` when the bot does not exist. Returns the replaced `jti`, if any.
+   */
+  issueToken(token: BotTokenRecord, actor: string): Promise<{ replaced: string | null }>;
+  /** Revokes the bot's current token. Returns its `jti`, or `null` when it had none. */
+  revokeToken(botName: string, actor: string, at: number): Promise<string | null>;
+  /** The bot's non-revoked token, or `null`. */
+  getCurrentToken(botName: string): Promise<BotTokenRecord | null>;
+  /** Every non-revoked token (to warm a cache at start). */
+  listCurrentTokens(): Promise<BotTokenRecord[]>;
+  /** Records token use in one batch; a token's `lastUsedAt` only ever moves forward. */
+  recordLastUsed(uses: ReadonlyArray<{ jti: string; at: number }>): Promise<void>;
+  /** Audit rows, newest first. */
+  listAudit(opts?: ListAuditOptions): Promise<AuditEntry[]>;
+  /** Subscribes to changes, including those made by other processes. Returns the unsubscribe. */
+  onChange(listener: (change: StoreChange) => void): () => void;
+  /** PostgreSQL only: `false` when the change-notification connection is lost, `true` when back. */
+  onHealth?(listener: (healthy: boolean) => void): () => void;
+}
