@@ -1,0 +1,162 @@
+import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
+import express from 'express';
+import type { Strategy as JwtStrategy } from 'passport-jwt';
+import type { JwtGateOptions, ResolvedConfig } from './config/types.js';
+import { resolveOptions } from './config/resolve-options.js';
+import { ConfigError } from './errors.js';
+import { createAuthConfigRouter, AUTH_CONFIG_PATH } from './http/auth-config-router.js';
+import { createAuthenticate } from './http/authenticate.js';
+import { createErrorHandler } from './http/error-handler.js';
+import { requireAdmin } from './http/guards.js';
+import { createHealthRouter, HEALTH_PATH, type HealthReport } from './http/health-router.js';
+import { createJwksRouter, JWKS_PATHS } from './http/jwks-router.js';
+import { createPublicPathMatcher } from './http/public-paths.js';
+import type { KeySet } from './keys/key-set.js';
+import { loadKeySet } from './keys/load-key-set.js';
+import { mintToken, type MintClaims, type MintedToken } from './tokens/mint-token.js';
+import { type BotTokenGuard, NO_BOTS } from './verify/bot-token-guard.js';
+import { buildKeySources, type KeySources } from './verify/build-key-sources.js';
+import type { Principal } from './verify/principal.js';
+import { createPrincipalPolicy } from './verify/resolve-principal.js';
+import { TokenVerifier } from './verify/token-verifier.js';
+import { VerifiedTokenCache } from './verify/verified-token-cache.js';
+
+/** Things a gate may be handed instead of building them (tests, custom stores). */
+export interface JwtGateDependencies {
+  /** Injected clock, epoch ms. Default `Date.now`. */
+  now?: () => number;
+  /** Already-loaded keys (skips `jwtTokenConfiguration` key loading). */
+  keySet?: KeySet;
+  /** Bot-token state check. Default: no bots (every BOT token is refused). */
+  bots?: BotTokenGuard;
+  /** Where the companion routers are mounted, for exact public-path matching. Default `''`. */
+  basePath?: string;
+  /** Skip the JWKS prefetch at start (tests). Default false. */
+  skipPrefetch?: boolean;
+}
+
+/** A configured jwt-gate: the middleware, guards, companion routers and token minting. */
+export interface JwtGate {
+  readonly config: ResolvedConfig;
+  readonly keySet: KeySet;
+  readonly sources: KeySources;
+  /** passport-jwt strategy per key source (keyed by source name), for apps that register them. */
+  readonly strategies: ReadonlyMap<string, JwtStrategy>;
+  /** jwt-gate's own Passport instance (never the global one). */
+  readonly passport: TokenVerifier['passport'];
+  /** `app.use(gate.authenticate)`: verifies the bearer token and sets `req.user`. */
+  readonly authenticate: RequestHandler;
+  /** Admins only (people listed in `adminPrincipals`; never bots). */
+  readonly requireAdmin: RequestHandler;
+  /** Renders jwt-gate errors as `{code, message}` JSON with their headers; mount after routes. */
+  readonly errorHandler: ErrorRequestHandler;
+  /** The public routers: JWKS (both paths), public auth config, health. */
+  readonly publicRouter: Router;
+  /** Signs a token with the active key (RS256 by default). */
+  mintToken(claims: MintClaims, nowMs?: number): MintedToken;
+  /** Drops cached verifications of a token id (a bot token revoked or replaced). */
+  forgetTokenId(jti: string): void;
+  health(): HealthReport;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds a gate: validates the configuration, loads keys, builds one key source per
+ * `publicKeyUrls` entry and prefetches remote JWKS. Throws `ConfigError` naming the field on any
+ * problem — it never returns a half-configured gate.
+ */
+export async function createJwtGate(
+  input: JwtGateOptions | ResolvedConfig,
+  deps: JwtGateDependencies = {},
+): Promise<JwtGate> {
+  const config = 'provenance' in input ? input : resolveOptions(input);
+  const now = deps.now ?? Date.now;
+  const production = process.env.NODE_ENV === 'production';
+  const auth = config.authenticationConfiguration;
+  const verification = config.verificationConfiguration;
+  const keySet =
+    deps.keySet ??
+    loadKeySet(config.jwtTokenConfiguration, { baseDir: config.baseDir, provenance: config.provenance });
+
+  const noAuth = auth.provider === 'no-auth';
+  if (noAuth && production) {
+    throw new ConfigError(
+      'authenticationConfiguration.provider (AUTHENTICATION_PROVIDER) is "no-auth", which lets anyone in; it is refused when NODE_ENV=production. Configure your SSO provider.',
+    );
+  }
+  if (noAuth) {
+    console.warn(
+      'jwt-gate: WARNING provider is "no-auth": requests without a token are let in as an anonymous admin. Development only.',
+    );
+  }
+
+  const sources = buildKeySources(noAuth ? withoutRemoteSources(config) : config, keySet, deps.now);
+  const cache = verification.cache.enabled ? new VerifiedTokenCache(verification.cache.maxEntries) : null;
+  const verifier = new TokenVerifier(
+    sources,
+    {
+      policy: createPrincipalPolicy(auth, config.authorizerConfiguration),
+      bots: deps.bots ?? NO_BOTS,
+      clockToleranceSeconds: verification.clockToleranceSeconds,
+      maxTokenBytes: verification.maxTokenBytes,
+      now,
+    },
+    cache,
+  );
+  if (!deps.skipPrefetch) await Promise.all(sources.all.map((s) => s.prefetch()));
+
+  const basePath = (deps.basePath ?? '').replace(/\/+$/, '');
+  const isPublic = createPublicPathMatcher([...JWKS_PATHS, AUTH_CONFIG_PATH, HEALTH_PATH].map((p) => basePath + p));
+  const realm = verification.realm;
+  const health = (): HealthReport => {
+    const list = sources.all.map((s) => s.health());
+    return { status: list.every((s) => s.healthy) ? 'ok' : 'degraded', sources: list, store: null };
+  };
+
+  const publicRouter = express.Router({ caseSensitive: true, strict: true });
+  publicRouter.use(createJwksRouter(keySet), createAuthConfigRouter(auth), createHealthRouter(health));
+
+  return {
+    config,
+    keySet,
+    sources,
+    strategies: verifier.strategies,
+    passport: verifier.passport,
+    authenticate: createAuthenticate({ verifier, isPublic, realm, anonymous: noAuth ? anonymousAdmin() : null }),
+    requireAdmin: requireAdmin(realm),
+    errorHandler: createErrorHandler(),
+    publicRouter,
+    mintToken: (claims, nowMs) =>
+      mintToken(
+        { issuer: config.jwtTokenConfiguration.jwtissuer, audience: config.jwtTokenConfiguration.audience, key: keySet.signing },
+        claims,
+        nowMs ?? now(),
+      ),
+    forgetTokenId: (jti) => verifier.forgetTokenId(jti),
+    health,
+    close() {
+      for (const source of sources.all) source.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+function withoutRemoteSources(config: ResolvedConfig): ResolvedConfig {
+  return { ...config, authenticationConfiguration: { ...config.authenticationConfiguration, publicKeyUrls: [] } };
+}
+
+function anonymousAdmin(): Principal {
+  return Object.freeze({
+    name: 'anonymous',
+    email: null,
+    isBot: false,
+    isAdmin: true,
+    tokenType: null,
+    issuer: '',
+    subject: 'anonymous',
+    source: 'no-auth',
+    tokenId: null,
+    expiresAt: null,
+    claims: Object.freeze(Object.create(null) as Record<string, unknown>),
+  });
+}

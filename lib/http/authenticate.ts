@@ -1,0 +1,58 @@
+import type { RequestHandler } from 'express';
+import { BearerError, MissingTokenError } from '../errors.js';
+import { extractBearerToken } from '../verify/extract-token.js';
+import type { Principal } from '../verify/principal.js';
+import type { TokenVerifier } from '../verify/token-verifier.js';
+
+export interface AuthenticateOptions {
+  verifier: TokenVerifier;
+  /** True for the few public routes (exact match on the normalised path). */
+  isPublic: (req: Parameters<RequestHandler>[0]) => boolean;
+  realm: string;
+  /** `provider: no-auth` (development only): requests without a token get this principal. */
+  anonymous: Principal | null;
+}
+
+/**
+ * The authentication middleware: the data path of a request, top to bottom.
+ * public route? → extract the bearer token (RFC 6750) → verify (cache, or route by `iss` to one
+ * source's Passport strategy) → `req.user` → next. Failures go to `next(err)` as typed errors
+ * carrying status, code and `WWW-Authenticate`.
+ */
+export function createAuthenticate(options: AuthenticateOptions): RequestHandler {
+  const { verifier, isPublic, realm, anonymous } = options;
+
+  return function jwtGateAuthenticate(req, res, next) {
+    if (isPublic(req)) {
+      next();
+      return;
+    }
+    let token: string | undefined;
+    try {
+      token = extractBearerToken(req);
+    } catch (err) {
+      next(withRealm(err, realm));
+      return;
+    }
+    if (token === undefined) {
+      if (anonymous !== null) {
+        req.user = anonymous;
+        next();
+      } else {
+        next(new MissingTokenError().setRealm(realm));
+      }
+      return;
+    }
+    verifier.verify(req, res, token, (err, principal) => {
+      if (err) next(withRealm(err, realm));
+      else {
+        req.user = principal;
+        next();
+      }
+    });
+  };
+}
+
+function withRealm(err: unknown, realm: string): unknown {
+  return err instanceof BearerError ? err.setRealm(realm) : err;
+}

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import express, { type RequestHandler, type Router } from 'express';
+import type { KeySet } from '../keys/key-set.js';
+import { publicJwk } from '../keys/public-jwk.js';
+import { methodNotAllowed, securityHeaders } from './router-helpers.js';
+
+/** Both paths the reference serves its JWKS at (relative to where the router is mounted). */
+export const JWKS_PATHS = ['/api/v1/config/jwks', '/api/v1/system/config/jwks'] as const;
+
+export interface JwksRouterOptions {
+  /** `Cache-Control: public, max-age=…` for consumers, seconds. Default 300. */
+  maxAgeSeconds?: number;
+}
+
+/**
+ * The server's own JWKS (RFC 7517), public: every published key (the active one and those kept
+ * for rotation) with `kty`, `kid`, `use: "sig"`, `alg`, `n`, `e` — never a private member.
+ * The body is built once; requests only write it.
+ */
+export function createJwksRouter(keySet: KeySet, options: JwksRouterOptions = {}): Router {
+  const body = JSON.stringify({ keys: keySet.published.map(publicJwk) });
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  const cacheControl = `public, max-age=${options.maxAgeSeconds ?? 300}`;
+
+  const serveJwks: RequestHandler = function serveJwks(req, res) {
+    res.setHeader('Cache-Control', cacheControl);
+    res.setHeader('ETag', etag);
+    res.type('application/json');
+    if (req.headers['if-none-match'] === etag) {
+      res.status(304).end();
+      return;
+    }
+    res.send(body);
+  };
+
+  const router = express.Router({ caseSensitive: true, strict: true });
+  for (const path of JWKS_PATHS) {
+    router.get(path, securityHeaders, serveJwks);
+    router.all(path, securityHeaders, methodNotAllowed('GET, HEAD'));
+  }
+  return router;
+}

@@ -1,0 +1,150 @@
+import type { KeyObject } from 'node:crypto';
+import type { Request } from 'express';
+import { Strategy as JwtStrategy } from 'passport-jwt';
+import { InvalidTokenError, JwtGateError, ServiceUnavailableError } from '../errors.js';
+import type { BotTokenGuard } from './bot-token-guard.js';
+import { extractBearerToken } from './extract-token.js';
+import { type InspectedToken, inspectToken } from './inspect-token.js';
+import type { KeySource } from './key-source.js';
+import type { Principal } from './principal.js';
+import type { PrincipalPolicy } from './resolve-principal.js';
+import { validateClaims } from './validate-claims.js';
+
+/** Where the middleware leaves the already-extracted and inspected token for the strategy. */
+export const INSPECTED_TOKEN = Symbol('jwt-gate.inspected-token');
+
+export interface RequestWithToken extends Request {
+  [INSPECTED_TOKEN]?: { token: string; inspected: InspectedToken };
+}
+
+/** What every source strategy shares. */
+export interface StrategyContext {
+  policy: PrincipalPolicy;
+  bots: BotTokenGuard;
+  clockToleranceSeconds: number;
+  maxTokenBytes: number;
+  /** Epoch ms. */
+  now: () => number;
+}
+
+/**
+ * The passport-jwt strategy of one key source. Self-contained, so an app that already uses
+ * Passport can `passport.use(name, strategy)` it directly: it extracts the bearer token (RFC 6750),
+ * runs the strict structural and claim checks before any cryptography, gets the key from this
+ * source only (never from the token: no `jku`/`x5u`/`jwk`), lets jsonwebtoken verify the signature
+ * with the source's algorithm allowlist, then resolves the principal and checks bot-token state.
+ */
+export function createSourceStrategy(source: KeySource, ctx: StrategyContext): JwtStrategy {
+  return new JwtStrategy(
+    {
+      jwtFromRequest: (req) => tokenOf(req as RequestWithToken, ctx)?.token ?? null,
+      secretOrKeyProvider(req: RequestWithToken, _raw: string, done: (err: unknown, key?: string | Buffer) => void) {
+        let inspected: InspectedToken;
+        try {
+          inspected = checkForSource(tokenOf(req, ctx)!.inspected, source, ctx);
+        } catch (err) {
+          done(err);
+          return;
+        }
+        const { kid, alg } = inspected.header;
+        // jsonwebtoken takes a KeyObject (parsed once per key); the typings only list string/Buffer.
+        const give = (key: KeyObject): void => done(null, key as unknown as Buffer);
+        const key = source.getKeySync(kid, alg);
+        if (key !== undefined) give(key);
+        else source.getKey(kid, alg).then(give, done);
+      },
+      algorithms: [...source.algorithms] as JwtStrategyAlgorithms,
+      issuer: [...source.issuers],
+      ...(source.audiences ? { audience: [...source.audiences] } : {}),
+      jsonWebTokenOptions: { clockTolerance: ctx.clockToleranceSeconds },
+      passReqToCallback: true,
+    },
+    (req: RequestWithToken, _payload: unknown, done: (err: unknown, user?: Principal | false) => void) => {
+      try {
+        done(null, principalFor(tokenOf(req, ctx)!.inspected, source, ctx));
+      } catch (err) {
+        done(err);
+      }
+    },
+  );
+}
+
+type JwtStrategyAlgorithms = NonNullable<ConstructorParameters<typeof JwtStrategy>[0]['algorithms']>;
+
+/** Checks that bind a token to this source, before any key lookup. */
+export function checkForSource(inspected: InspectedToken, source: KeySource, ctx: StrategyContext): InspectedToken {
+  const { payload, header } = inspected;
+  if (typeof payload.iss !== 'string' || !source.issuers.includes(payload.iss)) {
+    throw new InvalidTokenError('ERR_TOKEN_ISSUER_UNKNOWN', 'The token was not issued by an issuer this server trusts.');
+  }
+  if (!source.algorithms.includes(header.alg)) {
+    throw new InvalidTokenError(
+      'ERR_TOKEN_ALG_NOT_ALLOWED',
+      `The token is signed with ${header.alg}, which is not accepted for its issuer (accepted: ${source.algorithms.join(', ')}).`,
+    );
+  }
+  validateClaims(payload, {
+    issuers: source.issuers,
+    audiences: source.audiences,
+    clockToleranceSeconds: ctx.clockToleranceSeconds,
+    requireExp: source.requireExp,
+    now: Math.floor(ctx.now() / 1000),
+  });
+  return inspected;
+}
+
+/** Principal of a signature-verified token, with the bot-token state check for our own bots. */
+export function principalFor(inspected: InspectedToken, source: KeySource, ctx: StrategyContext): Principal {
+  const principal = ctx.policy.resolve(inspected.payload, source.name, source.kind === 'self');
+  assertBotTokenCurrent(principal, ctx);
+  return principal;
+}
+
+/** Our own `BOT` tokens count only while they are their bot's current token (DESIGN §2.3). */
+export function assertBotTokenCurrent(principal: Principal, ctx: StrategyContext): void {
+  if (principal.tokenType !== 'BOT') return;
+  const now = ctx.now();
+  const state = ctx.bots.check(principal.subject, principal.tokenId, now);
+  if (state === 'revoked') {
+    throw new InvalidTokenError('ERR_TOKEN_REVOKED', 'This bot token has been revoked or replaced; generate a new one.');
+  }
+  if (state === 'unavailable') {
+    throw new ServiceUnavailableError(
+      'ERR_STORE_UNAVAILABLE',
+      'Bot token state cannot be checked right now; try again shortly.',
+    );
+  }
+  if (principal.tokenId !== null) ctx.bots.noteUse(principal.tokenId, now);
+}
+
+function tokenOf(req: RequestWithToken, ctx: StrategyContext): { token: string; inspected: InspectedToken } | undefined {
+  const cached = req[INSPECTED_TOKEN];
+  if (cached !== undefined) return cached;
+  const token = extractBearerToken(req);
+  if (token === undefined) return undefined;
+  const entry = { token, inspected: inspectToken(token, { maxBytes: ctx.maxTokenBytes }) };
+  req[INSPECTED_TOKEN] = entry;
+  return entry;
+}
+
+/**
+ * jsonwebtoken's failures, in words a client can act on (never its class names or messages).
+ * Our own typed errors pass through unchanged.
+ */
+export function toTokenError(err: unknown): JwtGateError {
+  if (err instanceof JwtGateError) return err;
+  const name = err instanceof Error ? err.name : '';
+  const message = err instanceof Error ? err.message : '';
+  if (name === 'TokenExpiredError') return new InvalidTokenError('ERR_TOKEN_EXPIRED', 'The token has expired.');
+  if (name === 'NotBeforeError') return new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'The token is not valid yet.');
+  if (message.startsWith('jwt audience invalid')) {
+    return new InvalidTokenError('ERR_TOKEN_AUDIENCE_INVALID', 'The token was issued for another audience.');
+  }
+  if (message.startsWith('jwt issuer invalid')) {
+    return new InvalidTokenError('ERR_TOKEN_ISSUER_UNKNOWN', 'The token was not issued by an issuer this server trusts.');
+  }
+  if (message === 'invalid algorithm') {
+    return new InvalidTokenError('ERR_TOKEN_ALG_NOT_ALLOWED', 'The token is signed with an algorithm that is not accepted.');
+  }
+  return new InvalidTokenError('ERR_TOKEN_SIGNATURE_INVALID', 'The token signature is not valid.');
+}
