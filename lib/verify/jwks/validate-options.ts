@@ -1,0 +1,81 @@
+/**
+ * Start-up checks of a remote key source's options: a mistake here stops the start with a
+ * message naming the field, instead of surfacing later as 401s or 503s.
+ */
+import { ConfigError } from '../../errors.js';
+import type { RemoteJwksSourceOptions } from './remote-jwks-source.js';
+
+const ACCEPTED_ALGORITHMS: ReadonlySet<string> = new Set([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+]);
+
+/** Throws `ConfigError` for an unusable option; returns the parsed URL. */
+export function validateRemoteJwksOptions(options: RemoteJwksSourceOptions): URL {
+  const field = 'authenticationConfiguration.publicKeyUrls';
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    throw new ConfigError(
+      `${field}: ${JSON.stringify(options.url)} is not a URL; give the JWKS URL, e.g. https://www.googleapis.com/oauth2/v3/certs`,
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`${field}: ${JSON.stringify(options.url)} must be an http(s) URL`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    // Credentials in the URL would end up in every error message and health report.
+    throw new ConfigError(`${field}: ${url.host}${url.pathname} must not embed a user name or password`);
+  }
+
+  if (options.algorithms.length === 0) {
+    throw new ConfigError(
+      `${field}: the source ${options.url} accepts no algorithms; list at least one, e.g. [RS256]`,
+    );
+  }
+  for (const alg of options.algorithms) {
+    if (!ACCEPTED_ALGORITHMS.has(alg)) {
+      throw new ConfigError(
+        `${field}: algorithm ${JSON.stringify(alg)} of ${options.url} is not accepted; use one of ${[...ACCEPTED_ALGORITHMS].join(', ')}`,
+      );
+    }
+  }
+
+  const jwks = options.fetch;
+  const positive = ['timeoutMs', 'maxResponseBytes', 'maxKeys'] as const;
+  const nonNegative = [
+    'cooldownSeconds',
+    'minCacheSeconds',
+    'maxCacheSeconds',
+    'defaultCacheSeconds',
+    'staleIfErrorSeconds',
+  ] as const;
+  for (const name of positive) {
+    if (!Number.isFinite(jwks[name]) || jwks[name] <= 0) {
+      throw new ConfigError(
+        `verificationConfiguration.jwks.${name} must be a positive number (got ${String(jwks[name])})`,
+      );
+    }
+  }
+  for (const name of nonNegative) {
+    if (!Number.isFinite(jwks[name]) || jwks[name] < 0) {
+      throw new ConfigError(
+        `verificationConfiguration.jwks.${name} must be zero or more seconds (got ${String(jwks[name])})`,
+      );
+    }
+  }
+  if (jwks.maxCacheSeconds < jwks.minCacheSeconds) {
+    throw new ConfigError(
+      `verificationConfiguration.jwks.maxCacheSeconds (${jwks.maxCacheSeconds}) must not be below minCacheSeconds (${jwks.minCacheSeconds})`,
+    );
+  }
+  return url;
+}
