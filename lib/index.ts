@@ -29,7 +29,14 @@ export type {
 } from './config/types.js';
 
 // Keys.
-export { loadKeySet, publicJwk, publicJwks, jwkThumbprint, generateKeyFiles, KEY_FILE_NAMES } from './keys/index.js';
+export {
+  loadKeySet,
+  publicJwk,
+  publicJwks,
+  jwkThumbprint,
+  generateKeyFiles,
+  KEY_FILE_NAMES,
+} from './keys/index.js';
 export type { KeySet, PublishedKey, SigningKey, RsaPublicJwk, GeneratedKeyFiles } from './keys/index.js';
 
 // Tokens.
@@ -62,7 +69,12 @@ export { openStore } from './store/open-store.js';
 export type { BotRecord, BotStore, BotTokenRecord, AuditEntry, StoreChange } from './store/types.js';
 
 // Ingestion-side and pipeline-service clients.
-export { loadWorkflowConfig, createIngestionClient, runIngestion, createPipelineServiceClient } from './client/index.js';
+export {
+  loadWorkflowConfig,
+  createIngestionClient,
+  runIngestion,
+  createPipelineServiceClient,
+} from './client/index.js';
 export type { WorkflowServerConfig } from './client/index.js';
 export { IngestionAuthError, IngestionRequestError, PipelineServiceError } from './client/index.js';
 

@@ -15,7 +15,10 @@ describe('package: ESM and CommonJS consumers', function () {
   let dir: string;
 
   before(function () {
-    if (!existsSync(path.join(root, 'dist/esm/index.js')) || !existsSync(path.join(root, 'dist/cjs/index.js'))) {
+    if (
+      !existsSync(path.join(root, 'dist/esm/index.js')) ||
+      !existsSync(path.join(root, 'dist/cjs/index.js'))
+    ) {
       execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
     }
     dir = mkdtempSync(path.join(tmpdir(), 'jwt-gate-pkg-'));

@@ -45,7 +45,10 @@ describe('token minting', function () {
 
   it('signs RS256 with kid and typ, and the reference claims plus jti and aud', function () {
     const minted = mintToken(issuer, botClaims('7'), NOW);
-    const [head, body] = minted.token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p!, 'base64url').toString()));
+    const [head, body] = minted.token
+      .split('.')
+      .slice(0, 2)
+      .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     assert.deepEqual(head, { alg: 'RS256', typ: 'JWT', kid: 'Gb389a-9f76-gdjs-a92j-0242bk94356' });
     assert.equal(body.iss, 'open-metadata.org');
     assert.equal(body.sub, 'ingestion-bot');
@@ -57,17 +60,33 @@ describe('token minting', function () {
     assert.equal(body.iat, NOW / 1000);
     assert.equal(body.exp, NOW / 1000 + 7 * 86400);
     assert.match(body.jti, /^[0-9a-f-]{36}$/);
-    assert.deepEqual(minted.response, { JWTToken: minted.token, JWTTokenExpiry: '7', JWTTokenExpiresAt: (NOW / 1000 + 7 * 86400) * 1000 });
+    assert.deepEqual(minted.response, {
+      JWTToken: minted.token,
+      JWTTokenExpiry: '7',
+      JWTTokenExpiresAt: (NOW / 1000 + 7 * 86400) * 1000,
+    });
   });
 
   it('computes every expiry choice in UTC epoch seconds; Unlimited has no exp and a null expiresAt', function () {
-    const seconds: Record<string, number | null> = { OneHour: 3600, '1': 86400, '7': 604800, '30': 2592000, '60': 5184000, '90': 7776000, Unlimited: null };
+    const seconds: Record<string, number | null> = {
+      OneHour: 3600,
+      '1': 86400,
+      '7': 604800,
+      '30': 2592000,
+      '60': 5184000,
+      '90': 7776000,
+      Unlimited: null,
+    };
     assert.deepEqual([...EXPIRY_CHOICES].sort(), Object.keys(seconds).sort());
     for (const choice of EXPIRY_CHOICES) {
       const minted = mintToken(issuer, botClaims(choice), NOW);
       const lifetime = seconds[choice]!;
       assert.equal(minted.claims.exp, lifetime === null ? undefined : NOW / 1000 + lifetime, choice);
-      assert.equal(minted.response.JWTTokenExpiresAt, lifetime === null ? null : NOW + lifetime * 1000, choice);
+      assert.equal(
+        minted.response.JWTTokenExpiresAt,
+        lifetime === null ? null : NOW + lifetime * 1000,
+        choice,
+      );
     }
   });
 
@@ -78,12 +97,15 @@ describe('token minting', function () {
 
   it('refuses an unknown expiry choice with a 400-class error listing the choices', function () {
     for (const bad of ['2', 'onehour', '', null, 7.5, '7 ', 'Infinity', '__proto__']) {
-      assert.throws(() => parseExpiry(bad), (err: { status?: number; code?: string; message?: string }) => {
-        assert.equal(err.status, 400);
-        assert.equal(err.code, 'ERR_EXPIRY_INVALID');
-        assert.match(err.message!, /"OneHour", "1", "7", "30", "60", "90", "Unlimited"/);
-        return true;
-      });
+      assert.throws(
+        () => parseExpiry(bad),
+        (err: { status?: number; code?: string; message?: string }) => {
+          assert.equal(err.status, 400);
+          assert.equal(err.code, 'ERR_EXPIRY_INVALID');
+          assert.match(err.message!, /"OneHour", "1", "7", "30", "60", "90", "Unlimited"/);
+          return true;
+        },
+      );
     }
     assert.equal(parseExpiry(7), '7');
   });
@@ -100,7 +122,11 @@ describe('token minting', function () {
 describe('JWKS router', function () {
   const previous: PublishedKey = { kid: 'previous', alg: 'RS256', publicKey: rsaPair('previous').publicKey };
   const base = testKeySet('active');
-  const keySet: KeySet = { ...base, published: [...base.published, previous], byKid: new Map([...base.byKid, ['previous', previous]]) };
+  const keySet: KeySet = {
+    ...base,
+    published: [...base.published, previous],
+    byKid: new Map([...base.byKid, ['previous', previous]]),
+  };
   const app = jwksApp(keySet);
 
   it('serves every published key at both paths with only public members, minimal base64url n/e', async function () {
@@ -110,7 +136,10 @@ describe('JWKS router', function () {
       assert.match(String(res.headers['content-type']), /^application\/json/);
       assert.match(String(res.headers['cache-control']), /^public, max-age=\d+$/);
       assert.equal(res.headers['x-content-type-options'], 'nosniff', 'helmet headers');
-      assert.deepEqual(res.body.keys.map((k: { kid: string }) => k.kid), ['active', 'previous']);
+      assert.deepEqual(
+        res.body.keys.map((k: { kid: string }) => k.kid),
+        ['active', 'previous'],
+      );
       for (const key of res.body.keys) {
         assert.deepEqual(Object.keys(key), ['kty', 'kid', 'use', 'alg', 'n', 'e']);
         assert.equal(key.use, 'sig');
@@ -129,7 +158,9 @@ describe('JWKS router', function () {
     assert.equal(post.status, 405);
     assert.equal(post.headers.allow, 'GET, HEAD');
     const first = await request(app).get('/api/v1/config/jwks');
-    const again = await request(app).get('/api/v1/config/jwks').set('If-None-Match', String(first.headers.etag));
+    const again = await request(app)
+      .get('/api/v1/config/jwks')
+      .set('If-None-Match', String(first.headers.etag));
     assert.equal(again.status, 304);
   });
 
@@ -153,15 +184,26 @@ describe('JWKS router', function () {
       const jwks = (await (await fetch(url)).json()) as Parameters<typeof createLocalJWKSet>[0];
       const local = createLocalJWKSet(jwks);
       const remote = createRemoteJWKSet(new URL(url));
-      const { token } = mintToken({ issuer: 'open-metadata.org', audience: 'jwt-gate', key: keySet.signing }, botClaims('OneHour'));
+      const { token } = mintToken(
+        { issuer: 'open-metadata.org', audience: 'jwt-gate', key: keySet.signing },
+        botClaims('OneHour'),
+      );
       for (const keys of [local, remote]) {
-        const { payload } = await jwtVerify(token, keys, { issuer: 'open-metadata.org', audience: 'jwt-gate', algorithms: ['RS256'] });
+        const { payload } = await jwtVerify(token, keys, {
+          issuer: 'open-metadata.org',
+          audience: 'jwt-gate',
+          algorithms: ['RS256'],
+        });
         assert.equal(payload.sub, 'ingestion-bot');
       }
       const [h, p, s] = token.split('.') as [string, string, string];
-      const flipped = (text: string, at: number) => text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+      const flipped = (text: string, at: number) =>
+        text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
       for (const tampered of [`${h}.${flipped(p, 10)}.${s}`, `${h}.${p}.${flipped(s, 5)}`]) {
-        await assert.rejects(jwtVerify(tampered, local, { issuer: 'open-metadata.org', audience: 'jwt-gate' }), /signature verification failed|Invalid|JWS/);
+        await assert.rejects(
+          jwtVerify(tampered, local, { issuer: 'open-metadata.org', audience: 'jwt-gate' }),
+          /signature verification failed|Invalid|JWS/,
+        );
       }
     } finally {
       server.close();

@@ -1,0 +1,73 @@
+/**
+ * The example API: an existing-style Express app that adopts jwt-gate the way a user would.
+ * Public routers first (JWKS, auth config, health, the Bots page), then `app.use(gate.authenticate)`,
+ * then the protected API — ingestion-facing tables and lineage, the bot admin API — and finally
+ * `gate.errorHandler` so auth failures answer with RFC 6750 headers and `{code, message}` JSON.
+ */
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type { JwtGate } from '../lib/index.js';
+import { ApiError } from '../lib/index.js';
+import { createCatalog } from './catalog.js';
+
+export interface ExampleAppOptions {
+  /** Optional extra routers mounted before authentication (e.g. the Settings → Bots page). */
+  publicRouters?: RequestHandler[];
+}
+
+export function createApp(gate: JwtGate, options: ExampleAppOptions = {}): Express {
+  const app = express();
+  const catalog = createCatalog();
+  app.disable('x-powered-by');
+  app.use(helmet());
+
+  app.use(gate.publicRouter);
+  for (const router of options.publicRouters ?? []) app.use(router);
+
+  app.use(gate.authenticate);
+  app.use(gate.botsRouter);
+
+  const api = express.Router({ caseSensitive: true, strict: true });
+  api.use(express.json({ limit: '256kb' }));
+  api.get('/users/loggedInUser', (req, res) => {
+    const user = req.user!;
+    res.json({
+      name: user.name,
+      email: user.email,
+      isAdmin: user.isAdmin,
+      isBot: user.isBot,
+      tokenType: user.tokenType,
+      issuer: user.issuer,
+      subject: user.subject,
+      source: user.source,
+      expiresAt: user.expiresAt,
+    });
+  });
+  api.get('/tables', (_req, res) => {
+    res.json({ data: catalog.listTables(), paging: { total: catalog.listTables().length } });
+  });
+  api.post('/tables', (req, res, next) => {
+    try {
+      res.status(201).json(catalog.putTable(req.body, req.user!.name));
+    } catch (err) {
+      next(err);
+    }
+  });
+  api.get('/lineage', (_req, res) => {
+    res.json({ data: catalog.listLineage() });
+  });
+  api.post('/lineage', (req, res, next) => {
+    try {
+      res.status(201).json(catalog.addLineage(req.body, req.user!.name));
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.use('/api/v1', api);
+
+  app.use((_req, _res, next) => {
+    next(new ApiError(404, 'ERR_NOT_FOUND', 'No such resource.'));
+  });
+  app.use(gate.errorHandler);
+  return app;
+}

@@ -1,0 +1,144 @@
+/**
+ * Starts the example app the way `npm start` does: config from YAML + environment, dev keys
+ * generated on first start (never in production), the development SSO (never in production),
+ * the SQLite bot store, and the API. Tests call `startExample()` with port 0 and their own options.
+ */
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { RequestHandler } from 'express';
+import {
+  ConfigError,
+  createJwtGate,
+  generateKeyFiles,
+  loadConfig,
+  type JwtGate,
+  type ResolvedConfig,
+} from '../lib/index.js';
+import { createApp } from './app.js';
+
+export const DEFAULT_CONFIG_PATH = path.join(import.meta.dirname, 'conf', 'jwt-gate.yaml');
+
+export interface StartOptions {
+  /** YAML file. Default env `JWT_GATE_CONFIG`, else example-app/conf/jwt-gate.yaml. */
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides `server.port` (0 = any free port). */
+  port?: number;
+  /** Run the development SSO. Default: on unless NODE_ENV=production or JWT_GATE_DEV_SSO=false. */
+  devSso?: boolean;
+  /** Dev SSO port (0 = any). Default: the port of `authority`. */
+  ssoPort?: number;
+  /** Overrides `database.url`. */
+  databaseUrl?: string;
+  /** Extra public routers (e.g. the Bots page); given the resolved config. */
+  publicRouters?: (config: ResolvedConfig) => RequestHandler[];
+}
+
+export interface RunningExample {
+  url: string;
+  port: number;
+  gate: JwtGate;
+  config: ResolvedConfig;
+  /** The dev SSO's issuer, when it runs. */
+  ssoIssuer: string | null;
+  close(): Promise<void>;
+}
+
+export async function startExample(options: StartOptions = {}): Promise<RunningExample> {
+  const env = options.env ?? process.env;
+  const production = env.NODE_ENV === 'production';
+  let config = loadConfig({ path: options.configPath ?? env.JWT_GATE_CONFIG ?? DEFAULT_CONFIG_PATH, env });
+  if (options.databaseUrl !== undefined) config = { ...config, database: { url: options.databaseUrl } };
+
+  await ensureDevKeys(config, production);
+
+  let handler: http.RequestListener = (_req, res) => {
+    res.writeHead(503, { 'Retry-After': '1' }).end();
+  };
+  const server = http.createServer((req, res) => handler(req, res));
+  const port = options.port ?? config.server.port;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, config.server.host, resolve);
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  const url = `http://localhost:${actualPort}`;
+  config = { ...config, server: { ...config.server, port: actualPort } };
+
+  let closeSso: () => Promise<void> = () => Promise.resolve();
+  let ssoIssuer: string | null = null;
+  const wantSso = options.devSso ?? (!production && env.JWT_GATE_DEV_SSO !== 'false');
+  try {
+    if (wantSso) {
+      if (production) throw new ConfigError('The development SSO is refused when NODE_ENV=production.');
+      // Loaded only in development: oidc-provider is a devDependency.
+      const { startDevSso } = await import('./dev-sso/index.js');
+      const auth = config.authenticationConfiguration;
+      const callbackUrl = `${url}/settings/bots/callback`;
+      const sso = await startDevSso({
+        port: options.ssoPort ?? Number(new URL(auth.authority).port || 9090),
+        clients: [
+          {
+            clientId: auth.clientId,
+            redirectUris: [callbackUrl],
+            postLogoutRedirectUris: [`${url}/settings/bots`],
+          },
+        ],
+      });
+      closeSso = () => sso.close();
+      ssoIssuer = sso.issuer;
+      const others = auth.publicKeyUrls.filter((u) => typeof u !== 'string' || !isLoopback(u));
+      config = {
+        ...config,
+        authenticationConfiguration: {
+          ...auth,
+          authority: sso.issuer,
+          callbackUrl,
+          publicKeyUrls: [...others, sso.jwksUri],
+        },
+      };
+    }
+
+    const gate = await createJwtGate(config);
+    const app = createApp(gate, { publicRouters: options.publicRouters?.(config) ?? [] });
+    handler = app;
+    return {
+      url,
+      port: actualPort,
+      gate,
+      config,
+      ssoIssuer,
+      async close() {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await gate.close();
+        await closeSso();
+      },
+    };
+  } catch (err) {
+    server.close();
+    await closeSso();
+    throw err;
+  }
+}
+
+/** First start in development: write keys where the config expects them (mode 0600). */
+async function ensureDevKeys(config: ResolvedConfig, production: boolean): Promise<void> {
+  const jwt = config.jwtTokenConfiguration;
+  if (production || jwt.rsaprivateKey || !jwt.rsaprivateKeyFilePath) return; // production: loading fails with the fix
+  const privatePath = path.resolve(config.baseDir, jwt.rsaprivateKeyFilePath);
+  if (existsSync(privatePath) || path.basename(privatePath) !== 'private_key.der') return;
+  const files = await generateKeyFiles(path.dirname(privatePath));
+  console.log(
+    `jwt-gate example: generated development keys in ${path.dirname(files.privateKeyDer)} (mode 0600)`,
+  );
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+}
