@@ -45,6 +45,7 @@ const keySourceEntry = z.strictObject({
   issuer: oneOrMore,
   audience: oneOrMore.optional(),
   algorithms: list(asymmetricAlgorithm, 'must list at least one algorithm, e.g. [RS256]').default(['RS256']),
+  trustBotClaims: flag().optional(),
 });
 
 const additionalPublicKey = z

@@ -55,6 +55,13 @@ export interface PublicKeySourceEntry {
   audience?: string | string[];
   /** Allowed algorithms. Default `['RS256']`. */
   algorithms?: AsymmetricAlgorithm[];
+  /**
+   * The source is another jwt-gate server (a trusted peer) whose `isBot` / `tokenType` claims are
+   * honoured: its `BOT` tokens become bot principals and are checked against this server's bot
+   * store — which must be the peer's store (same `database.url`) so its revocations apply here.
+   * Without that store every peer bot token is refused. Default `false`.
+   */
+  trustBotClaims?: boolean;
 }
 
 export interface AuthenticationConfiguration {

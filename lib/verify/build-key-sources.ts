@@ -36,6 +36,7 @@ export function buildKeySources(config: ResolvedConfig, keySet: KeySet, now?: ()
     let issuers: string[];
     let audiences: string[] | null;
     let algorithms: AsymmetricAlgorithm[];
+    let trustBotClaims = false;
     if (typeof entry === 'string') {
       const google = url === GOOGLE_CERTS_URL || auth.provider === 'google';
       issuers = google ? [...GOOGLE_ISSUERS] : [auth.authority];
@@ -55,6 +56,7 @@ export function buildKeySources(config: ResolvedConfig, keySet: KeySet, now?: ()
       issuers = toList(entry.issuer);
       audiences = entry.audience === undefined ? null : toList(entry.audience);
       algorithms = entry.algorithms ?? ['RS256'];
+      trustBotClaims = entry.trustBotClaims === true;
     }
     const remote = new RemoteJwksSource({
       url,
@@ -70,6 +72,7 @@ export function buildKeySources(config: ResolvedConfig, keySet: KeySet, now?: ()
       audiences,
       algorithms,
       requireExp: true,
+      trustBotClaims,
       getKeySync: (kid, alg) => remote.getKeySync(kid, alg),
       getKey: (kid, alg) => remote.getKey(kid, alg),
       onKeysChanged: (listener) => remote.onKeysChanged(listener),

@@ -27,6 +27,8 @@ export interface KeySource {
   readonly algorithms: readonly string[];
   /** External tokens must carry `exp`; our own Unlimited bot tokens do not. */
   readonly requireExp: boolean;
+  /** A peer jwt-gate whose bot claims count (checked against our bot store). Default false. */
+  readonly trustBotClaims?: boolean;
   /** A cached key, without I/O; `undefined` when it would need a fetch. */
   getKeySync(kid: string | undefined, alg: string): KeyObject | undefined;
   /** The key for `kid`, fetching under the source's rate limits. Throws 401/503-class errors. */

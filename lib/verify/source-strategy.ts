@@ -93,9 +93,13 @@ export function checkForSource(inspected: InspectedToken, source: KeySource, ctx
   return inspected;
 }
 
-/** Principal of a signature-verified token, with the bot-token state check for our own bots. */
+/**
+ * Principal of a signature-verified token, with the bot-token state check for our own bots — and
+ * for those of a trusted jwt-gate peer (`trustBotClaims`), whose bot store we share.
+ */
 export function principalFor(inspected: InspectedToken, source: KeySource, ctx: StrategyContext): Principal {
-  const principal = ctx.policy.resolve(inspected.payload, source.name, source.kind === 'self');
+  const own = source.kind === 'self' || source.trustBotClaims === true;
+  const principal = ctx.policy.resolve(inspected.payload, source.name, own);
   assertBotTokenCurrent(principal, ctx);
   return principal;
 }
