@@ -3,9 +3,12 @@ import express from 'express';
 import type { Strategy as JwtStrategy } from 'passport-jwt';
 import type { JwtGateOptions, ResolvedConfig } from './config/types.js';
 import { resolveOptions } from './config/resolve-options.js';
+import { BotRegistry } from './bots/bot-registry.js';
+import { BotService } from './bots/bot-service.js';
 import { ConfigError } from './errors.js';
 import { createAuthConfigRouter, AUTH_CONFIG_PATH } from './http/auth-config-router.js';
 import { createAuthenticate } from './http/authenticate.js';
+import { createBotsRouter } from './http/bots-router.js';
 import { createErrorHandler } from './http/error-handler.js';
 import { requireAdmin } from './http/guards.js';
 import { createHealthRouter, HEALTH_PATH, type HealthReport } from './http/health-router.js';
@@ -13,8 +16,10 @@ import { createJwksRouter, JWKS_PATHS } from './http/jwks-router.js';
 import { createPublicPathMatcher } from './http/public-paths.js';
 import type { KeySet } from './keys/key-set.js';
 import { loadKeySet } from './keys/load-key-set.js';
+import { openStore } from './store/open-store.js';
+import type { BotStore } from './store/types.js';
 import { mintToken, type MintClaims, type MintedToken } from './tokens/mint-token.js';
-import { type BotTokenGuard, NO_BOTS } from './verify/bot-token-guard.js';
+import type { BotTokenGuard } from './verify/bot-token-guard.js';
 import { buildKeySources, type KeySources } from './verify/build-key-sources.js';
 import type { Principal } from './verify/principal.js';
 import { createPrincipalPolicy } from './verify/resolve-principal.js';
@@ -27,8 +32,13 @@ export interface JwtGateDependencies {
   now?: () => number;
   /** Already-loaded keys (skips `jwtTokenConfiguration` key loading). */
   keySet?: KeySet;
-  /** Bot-token state check. Default: no bots (every BOT token is refused). */
+  /** Bot-token state check. Default: the gate's bot registry, kept current from the store. */
   bots?: BotTokenGuard;
+  /**
+   * The bot store (the gate calls `init()`; an already initialised one is fine). A store given
+   * here is not closed by `gate.close()`. Default: `openStore(config.database.url)`.
+   */
+  store?: BotStore;
   /** Where the companion routers are mounted, for exact public-path matching. Default `''`. */
   basePath?: string;
   /** Skip the JWKS prefetch at start (tests). Default false. */
@@ -52,18 +62,25 @@ export interface JwtGate {
   readonly errorHandler: ErrorRequestHandler;
   /** The public routers: JWKS (both paths), public auth config, health. */
   readonly publicRouter: Router;
+  /** Bot lifecycle: bots, minting and revoking their tokens (for your own admin code). */
+  readonly bots: BotService;
+  /** The bot API, admins only (DESIGN §3); mount after `authenticate`. */
+  readonly botsRouter: Router;
   /** Signs a token with the active key (RS256 by default). */
   mintToken(claims: MintClaims, nowMs?: number): MintedToken;
   /** Drops cached verifications of a token id (a bot token revoked or replaced). */
   forgetTokenId(jti: string): void;
   health(): HealthReport;
+  /** Writes buffered bot-token uses, stops timers and closes the store the gate opened. */
   close(): Promise<void>;
 }
 
 /**
  * Builds a gate: validates the configuration, loads keys, builds one key source per
- * `publicKeyUrls` entry and prefetches remote JWKS. Throws `ConfigError` naming the field on any
- * problem — it never returns a half-configured gate.
+ * `publicKeyUrls` entry, opens the bot store (creating `ingestion-bot` on the first start), warms
+ * the bot-token registry and prefetches remote JWKS. Throws `ConfigError` naming the field on any
+ * problem (503 `ERR_STORE_UNAVAILABLE` when the store cannot be reached) — it never returns a
+ * half-configured gate.
  */
 export async function createJwtGate(
   input: JwtGateOptions | ResolvedConfig,
@@ -92,25 +109,62 @@ export async function createJwtGate(
 
   const sources = buildKeySources(noAuth ? withoutRemoteSources(config) : config, keySet, deps.now);
   const cache = verification.cache.enabled ? new VerifiedTokenCache(verification.cache.maxEntries) : null;
+  const store = deps.store ?? openStore(config.database.url, { baseDir: config.baseDir });
+  // A replaced or revoked bot token leaves the verified-token cache as soon as the registry knows.
+  const registry = new BotRegistry({ store, onTokenRetired: (jti) => verifier.forgetTokenId(jti) });
   const verifier = new TokenVerifier(
     sources,
     {
       policy: createPrincipalPolicy(auth, config.authorizerConfiguration),
-      bots: deps.bots ?? NO_BOTS,
+      bots: deps.bots ?? registry,
       clockToleranceSeconds: verification.clockToleranceSeconds,
       maxTokenBytes: verification.maxTokenBytes,
       now,
     },
     cache,
   );
+  const mint = (claims: MintClaims, nowMs?: number): MintedToken =>
+    mintToken(
+      {
+        issuer: config.jwtTokenConfiguration.jwtissuer,
+        audience: config.jwtTokenConfiguration.audience,
+        key: keySet.signing,
+      },
+      claims,
+      nowMs ?? now(),
+    );
+  const bots = new BotService({
+    store,
+    mintToken: mint,
+    principalDomain: config.authorizerConfiguration.principalDomain,
+    registry,
+    now,
+  });
+  const closeStore = async (): Promise<void> => {
+    await registry.close();
+    if (deps.store === undefined) await store.close();
+  };
+  try {
+    await store.init();
+    await registry.init();
+    await bots.ensureDefaultBots();
+  } catch (err) {
+    for (const source of sources.all) source.close();
+    await closeStore().catch(() => undefined);
+    throw err;
+  }
   if (!deps.skipPrefetch) await Promise.all(sources.all.map((s) => s.prefetch()));
 
   const basePath = (deps.basePath ?? '').replace(/\/+$/, '');
-  const isPublic = createPublicPathMatcher([...JWKS_PATHS, AUTH_CONFIG_PATH, HEALTH_PATH].map((p) => basePath + p));
+  const isPublic = createPublicPathMatcher(
+    [...JWKS_PATHS, AUTH_CONFIG_PATH, HEALTH_PATH].map((p) => basePath + p),
+  );
   const realm = verification.realm;
   const health = (): HealthReport => {
     const list = sources.all.map((s) => s.health());
-    return { status: list.every((s) => s.healthy) ? 'ok' : 'degraded', sources: list, store: null };
+    const storeHealth = { kind: store.kind, healthy: registry.healthy };
+    const ok = storeHealth.healthy && list.every((s) => s.healthy);
+    return { status: ok ? 'ok' : 'degraded', sources: list, store: storeHealth };
   };
 
   const publicRouter = express.Router({ caseSensitive: true, strict: true });
@@ -122,27 +176,32 @@ export async function createJwtGate(
     sources,
     strategies: verifier.strategies,
     passport: verifier.passport,
-    authenticate: createAuthenticate({ verifier, isPublic, realm, anonymous: noAuth ? anonymousAdmin() : null }),
+    authenticate: createAuthenticate({
+      verifier,
+      isPublic,
+      realm,
+      anonymous: noAuth ? anonymousAdmin() : null,
+    }),
     requireAdmin: requireAdmin(realm),
     errorHandler: createErrorHandler(),
     publicRouter,
-    mintToken: (claims, nowMs) =>
-      mintToken(
-        { issuer: config.jwtTokenConfiguration.jwtissuer, audience: config.jwtTokenConfiguration.audience, key: keySet.signing },
-        claims,
-        nowMs ?? now(),
-      ),
+    bots,
+    botsRouter: createBotsRouter(bots, { realm }),
+    mintToken: mint,
     forgetTokenId: (jti) => verifier.forgetTokenId(jti),
     health,
-    close() {
+    async close() {
       for (const source of sources.all) source.close();
-      return Promise.resolve();
+      await closeStore();
     },
   };
 }
 
 function withoutRemoteSources(config: ResolvedConfig): ResolvedConfig {
-  return { ...config, authenticationConfiguration: { ...config.authenticationConfiguration, publicKeyUrls: [] } };
+  return {
+    ...config,
+    authenticationConfiguration: { ...config.authenticationConfiguration, publicKeyUrls: [] },
+  };
 }
 
 function anonymousAdmin(): Principal {

@@ -3,6 +3,7 @@
  * file through a `RegisterCommands` function listed in `COMMAND_GROUPS`.
  */
 import { Command, CommanderError } from 'commander';
+import { registerBotsCommands } from './bots-command.js';
 import { registerKeysCommands } from './keys-command.js';
 
 /** Where the CLI writes; tests pass their own. */
@@ -14,7 +15,7 @@ export interface CliIo {
 /** Adds one subcommand group to the program. Actions throw on failure; `main` reports it. */
 export type RegisterCommands = (program: Command, io: CliIo) => void;
 
-const COMMAND_GROUPS: readonly RegisterCommands[] = [registerKeysCommands];
+const COMMAND_GROUPS: readonly RegisterCommands[] = [registerKeysCommands, registerBotsCommands];
 
 const processIo: CliIo = {
   out: (text) => void process.stdout.write(text),

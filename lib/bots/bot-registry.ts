@@ -1,0 +1,271 @@
+import type { BotStore, BotTokenRecord, StoreChange } from '../store/types.js';
+import { ALL_BOTS } from '../store/types.js';
+import type { BotTokenGuard, BotTokenState } from '../verify/bot-token-guard.js';
+
+export interface BotRegistryOptions {
+  store: BotStore;
+  /**
+   * Called with the `jti` of a token that stopped being its bot's current one (replaced, revoked,
+   * bot deleted), so cached verifications of it can be dropped (`gate.forgetTokenId`).
+   */
+  onTokenRetired?: (jti: string) => void;
+  /** How often buffered `last used at` times are written to the store, ms. Default 10000. */
+  flushIntervalMs?: number;
+  /** First retry delay after a failed reload, ms; doubles up to `maxRetryMs`. Default 250. */
+  minRetryMs?: number;
+  /** Longest retry delay after failed reloads, ms. Default 5000. */
+  maxRetryMs?: number;
+}
+
+/** Settles a caller waiting for a reload; `error` when the reload failed. */
+type Waiter = (error?: Error) => void;
+
+/** More buffered uses than this trigger an early flush (a bound, not a tuning knob). */
+const MAX_BUFFERED_USES = 10_000;
+
+/**
+ * Which token is each bot's current one, held in memory so the per-request check is two lookups
+ * (DESIGN §2.3). Warmed from the store at `init()`, then kept current by the store's change
+ * notifications — this instance's writes at once, other instances' within the store's delivery
+ * time. Reloads run one at a time, in order, so an older read never overwrites a newer one.
+ *
+ * Fails closed: while the store reports its change feed lost (`onHealth(false)`), until a full
+ * reload started after it came back succeeds, every bot is `unavailable`; a bot whose own reload
+ * failed is `unavailable` until a retry succeeds.
+ */
+export class BotRegistry implements BotTokenGuard {
+  readonly #store: BotStore;
+  readonly #onTokenRetired: (jti: string) => void;
+  readonly #flushIntervalMs: number;
+  readonly #minRetryMs: number;
+  readonly #maxRetryMs: number;
+
+  /** botName → jti of its current token. */
+  readonly #current = new Map<string, string>();
+  /** Nothing is known-fresh: before init, during a store outage, after a failed full reload. */
+  #allStale = true;
+  /** Bots whose last reload failed. */
+  readonly #staleBots = new Set<string>();
+  /** The store's change feed is up (stores without `onHealth` always are). */
+  #feedUp = true;
+  /** Bumped at each outage: a full reload clears staleness only if no outage began meanwhile. */
+  #outages = 0;
+
+  #fullWanted = false;
+  #fullWaiters: Waiter[] = [];
+  readonly #pending = new Map<string, Waiter[]>();
+  #draining = false;
+  #retryFull = false;
+  readonly #retryBots = new Set<string>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryMs: number;
+
+  readonly #uses = new Map<string, number>();
+  #flushTimer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  readonly #unsubscribe: Array<() => void> = [];
+  #closed = false;
+
+  constructor(options: BotRegistryOptions) {
+    this.#store = options.store;
+    this.#onTokenRetired = options.onTokenRetired ?? (() => {});
+    this.#flushIntervalMs = options.flushIntervalMs ?? 10_000;
+    this.#minRetryMs = options.minRetryMs ?? 250;
+    this.#maxRetryMs = options.maxRetryMs ?? 5000;
+    this.#retryMs = this.#minRetryMs;
+  }
+
+  /** Subscribes to the store's changes, then loads every current token. Rejects if the load fails. */
+  async init(): Promise<void> {
+    if (this.#unsubscribe.length > 0) return;
+    // Subscribed before the load, so no change between the load and the subscription is missed.
+    this.#unsubscribe.push(this.#store.onChange((change) => this.#changed(change)));
+    if (this.#store.onHealth) this.#unsubscribe.push(this.#store.onHealth((up) => this.#health(up)));
+    this.#flushTimer = setInterval(() => void this.flush(), this.#flushIntervalMs);
+    this.#flushTimer.unref();
+    await this.#enqueueFull();
+  }
+
+  /** The per-request check: `valid` only for the bot's current token, when its state is known. */
+  check(botName: string, jti: string | null, _nowMs: number): BotTokenState {
+    if (this.#allStale || this.#staleBots.has(botName)) return 'unavailable';
+    // Expiry is the verifier's (with clock tolerance); here only "is this the current token".
+    return jti !== null && this.#current.get(botName) === jti ? 'valid' : 'revoked';
+  }
+
+  /** Buffers a use; written in batches by `flush()` (every `flushIntervalMs` and at close). */
+  noteUse(jti: string, nowMs: number): void {
+    const seen = this.#uses.get(jti);
+    if (seen === undefined || nowMs > seen) this.#uses.set(jti, nowMs);
+    if (this.#uses.size > MAX_BUFFERED_USES) void this.flush();
+  }
+
+  /** A use of `jti` noted but not yet written to the store, epoch ms. */
+  pendingLastUse(jti: string): number | undefined {
+    return this.#uses.get(jti);
+  }
+
+  /** Every bot's token state is known (false during a store outage or after failed reloads). */
+  get healthy(): boolean {
+    return this.#feedUp && !this.#allStale && this.#staleBots.size === 0;
+  }
+
+  /**
+   * Re-reads one bot from the store and resolves once a read that started after this call is
+   * applied. Never rejects: a failed read marks the bot `unavailable` and is retried.
+   */
+  reloadBot(botName: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const waiters = this.#pending.get(botName) ?? [];
+      waiters.push(() => resolve());
+      this.#pending.set(botName, waiters);
+      void this.#drain();
+    });
+  }
+
+  /** Re-reads every bot. Rejects if the read fails (the registry then fails closed and retries). */
+  resync(): Promise<void> {
+    return this.#enqueueFull();
+  }
+
+  /** Writes buffered `last used at` times. A failed write keeps them for the next flush. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(async () => {
+      if (this.#uses.size === 0) return;
+      const batch = [...this.#uses].map(([jti, at]) => ({ jti, at }));
+      this.#uses.clear();
+      try {
+        await this.#store.recordLastUsed(batch);
+      } catch {
+        for (const { jti, at } of batch) this.noteUse(jti, at);
+      }
+    });
+    return this.#flushing;
+  }
+
+  /** Stops listening and retrying, and flushes buffered uses. Does not close the store. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#allStale = true;
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    clearInterval(this.#flushTimer);
+    clearTimeout(this.#retryTimer);
+    await this.flush();
+  }
+
+  #changed(change: StoreChange): void {
+    if (change.botName === ALL_BOTS) void this.#enqueueFull().catch(() => undefined);
+    else void this.reloadBot(change.botName);
+  }
+
+  #health(up: boolean): void {
+    this.#feedUp = up;
+    if (!up) {
+      // Changes made elsewhere cannot reach us now: nothing we hold is known to be current.
+      this.#outages++;
+      this.#allStale = true;
+    } else {
+      void this.#enqueueFull().catch(() => undefined);
+    }
+  }
+
+  #enqueueFull(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#fullWanted = true;
+      this.#fullWaiters.push((error) => (error === undefined ? resolve() : reject(error)));
+      void this.#drain();
+    });
+  }
+
+  /** Runs queued reloads one at a time, so results are applied in the order they were read. */
+  async #drain(): Promise<void> {
+    if (this.#draining || this.#closed) return;
+    this.#draining = true;
+    try {
+      while (!this.#closed && (this.#fullWanted || this.#pending.size > 0)) {
+        if (this.#fullWanted) await this.#reloadAll();
+        else await this.#reloadPending();
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #reloadAll(): Promise<void> {
+    this.#fullWanted = false;
+    const waiters = this.#fullWaiters;
+    this.#fullWaiters = [];
+    const feedUpAtStart = this.#feedUp;
+    const outages = this.#outages;
+    let tokens: BotTokenRecord[];
+    try {
+      tokens = await this.#store.listCurrentTokens();
+    } catch (error) {
+      this.#allStale = true;
+      this.#retryFull = true;
+      this.#scheduleRetry();
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const settle of waiters) settle(failure);
+      return;
+    }
+    const next = new Map(tokens.map((t) => [t.botName, t.jti]));
+    for (const [botName, old] of this.#current) {
+      if (next.get(botName) !== old) this.#onTokenRetired(old);
+    }
+    this.#current.clear();
+    for (const [botName, jti] of next) this.#current.set(botName, jti);
+    // Read while the feed was up and no outage since: nothing can have been missed.
+    if (feedUpAtStart && this.#feedUp && outages === this.#outages) {
+      this.#allStale = false;
+      this.#staleBots.clear();
+      this.#retryMs = this.#minRetryMs;
+    }
+    for (const settle of waiters) settle();
+  }
+
+  async #reloadPending(): Promise<void> {
+    const batch = [...this.#pending];
+    this.#pending.clear();
+    let tokens: Array<BotTokenRecord | null>;
+    try {
+      tokens = await Promise.all(batch.map(([botName]) => this.#store.getCurrentToken(botName)));
+    } catch {
+      for (const [botName] of batch) {
+        this.#staleBots.add(botName);
+        this.#retryBots.add(botName);
+      }
+      this.#scheduleRetry();
+      for (const [, waiters] of batch) for (const settle of waiters) settle();
+      return;
+    }
+    batch.forEach(([botName], i) => {
+      this.#apply(botName, tokens[i] ?? null);
+      this.#staleBots.delete(botName);
+    });
+    if (this.#staleBots.size === 0) this.#retryMs = this.#minRetryMs;
+    for (const [, waiters] of batch) for (const settle of waiters) settle();
+  }
+
+  #apply(botName: string, token: BotTokenRecord | null): void {
+    const old = this.#current.get(botName);
+    if (token === null) this.#current.delete(botName);
+    else this.#current.set(botName, token.jti);
+    if (old !== undefined && old !== token?.jti) this.#onTokenRetired(old);
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined || this.#closed) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#retryFull) {
+        this.#retryFull = false;
+        void this.#enqueueFull().catch(() => undefined);
+      }
+      for (const botName of this.#retryBots) void this.reloadBot(botName);
+      this.#retryBots.clear();
+    }, this.#retryMs);
+    this.#retryTimer.unref();
+    this.#retryMs = Math.min(this.#retryMs * 2, this.#maxRetryMs);
+  }
+}

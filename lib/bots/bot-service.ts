@@ -1,0 +1,244 @@
+import { ApiError, badRequest, notFound } from '../errors.js';
+import { hashToken, tokenLast4 } from '../store/token-hash.js';
+import type { AuditEntry, BotRecord, BotStore, BotTokenRecord, ListAuditOptions } from '../store/types.js';
+import { parseExpiry, type ExpiryChoice } from '../tokens/expiry.js';
+import type { MintClaims, MintedToken, TokenResponse } from '../tokens/mint-token.js';
+import type { BotRegistry } from './bot-registry.js';
+import { assertBotName } from './bot-name.js';
+
+/** The bots every installation has after its first start, as in the reference. */
+export const DEFAULT_BOTS: ReadonlyArray<Readonly<NewBot>> = [
+  {
+    name: 'ingestion-bot',
+    displayName: 'Ingestion Bot',
+    description: 'Bot that ingestion workflows and the pipeline service authenticate as.',
+  },
+];
+
+/** Actor recorded for what jwt-gate does by itself (creating the default bots). */
+export const SYSTEM_ACTOR = 'system';
+
+const MAX_DISPLAY_NAME = 256;
+const MAX_DESCRIPTION = 4096;
+
+/** What `createBot` takes (the body of `POST /api/v1/bots`). */
+export interface NewBot {
+  name: string;
+  /** Default: the name. At most 256 characters, no control characters. */
+  displayName?: string;
+  /** Default: empty. At most 4096 characters. */
+  description?: string;
+}
+
+/** What is shown of a bot's current token: never the token, never its hash. */
+export interface BotTokenMetadata {
+  botName: string;
+  jti: string;
+  /** Last 4 characters of the token, to tell tokens apart. */
+  last4: string;
+  expiry: string;
+  /** Epoch ms. */
+  issuedAt: number;
+  /** Epoch ms, or `null` for an unlimited token. */
+  expiresAt: number | null;
+  issuedBy: string;
+  /** Epoch ms of the last request seen with the token (including uses not yet written), or `null`. */
+  lastUsedAt: number | null;
+  /** The reference's names for `expiry` and `expiresAt`. */
+  JWTTokenExpiry: string;
+  JWTTokenExpiresAt: number | null;
+}
+
+/** A bot with its current token's metadata (`null` when it has none). */
+export interface BotView extends BotRecord {
+  token: BotTokenMetadata | null;
+}
+
+export interface RevokeResult {
+  botName: string;
+  /** `false` when the bot had no current token. */
+  revoked: boolean;
+  /** `jti` of the revoked token, or `null`. */
+  jti: string | null;
+}
+
+export interface BotServiceOptions {
+  store: BotStore;
+  /** Signs a token with the gate's active key (`gate.mintToken`). */
+  mintToken: (claims: MintClaims, nowMs?: number) => MintedToken;
+  /** Bot tokens carry `email: <bot>@<principalDomain>`. */
+  principalDomain: string;
+  /**
+   * The running gate's registry: reloaded after every change so this instance answers with the
+   * new state at once, and consulted for uses not yet written. Omit it in the CLI.
+   */
+  registry?: BotRegistry;
+  /** Epoch ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * The bot lifecycle (DESIGN §2.3, §2.4): bots, their one current token, and its revocation. Each
+ * change is audited by the store in the same transaction; tokens are shown once, when minted.
+ * Callers are responsible for authorisation (the bots router admits admins only, never bots).
+ */
+export class BotService {
+  readonly #store: BotStore;
+  readonly #mint: BotServiceOptions['mintToken'];
+  readonly #domain: string;
+  readonly #registry: BotRegistry | undefined;
+  readonly #now: () => number;
+
+  constructor(options: BotServiceOptions) {
+    this.#store = options.store;
+    this.#mint = options.mintToken;
+    this.#domain = options.principalDomain;
+    this.#registry = options.registry;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Every bot, ordered by name, with its token's metadata. */
+  async listBots(): Promise<BotView[]> {
+    const [bots, tokens] = await Promise.all([this.#store.listBots(), this.#store.listCurrentTokens()]);
+    const byBot = new Map(tokens.map((t) => [t.botName, t]));
+    return bots.map((bot) => this.#view(bot, byBot.get(bot.name) ?? null));
+  }
+
+  /** @throws ApiError 400 for an invalid name, 404 for an unknown bot. */
+  async getBot(name: string): Promise<BotView> {
+    assertBotName(name);
+    const [bot, token] = await Promise.all([this.#store.getBot(name), this.#store.getCurrentToken(name)]);
+    if (bot === null) throw unknownBot(name);
+    return this.#view(bot, token);
+  }
+
+  /** @throws ApiError 400 for an invalid name or field, 409 when the name is taken. */
+  async createBot(input: NewBot, actor: string): Promise<BotView> {
+    const bot: BotRecord = {
+      name: assertBotName(input.name),
+      // An empty display name is no display name.
+      displayName: optionalText(input.displayName, 'displayName', MAX_DISPLAY_NAME) || input.name,
+      description: optionalText(input.description, 'description', MAX_DESCRIPTION) ?? '',
+      createdAt: this.#now(),
+      createdBy: actor,
+    };
+    await this.#store.createBot(bot);
+    return this.#view(bot, null);
+  }
+
+  /** Deletes the bot and revokes its token; returns the deleted bot. @throws ApiError 400/404. */
+  async deleteBot(name: string, actor: string): Promise<BotView> {
+    const view = await this.getBot(name);
+    if (!(await this.#store.deleteBot(name, actor, this.#now()))) throw unknownBot(name);
+    await this.#registry?.reloadBot(name);
+    return { ...view, token: null };
+  }
+
+  /**
+   * Mints a new `BOT` token for the bot and makes it current: the previous one is rejected from
+   * the moment this resolves. Concurrent calls leave exactly one current token (the store's
+   * atomic issue); the registry is reloaded from the store, so it reflects whichever won.
+   *
+   * @param expiry The wire value: `"OneHour"`, `"1"`, `"7"`, `"30"`, `"60"`, `"90"` or `"Unlimited"`.
+   * @returns `{JWTToken, JWTTokenExpiry, JWTTokenExpiresAt}` — the only time the token is shown.
+   * @throws ApiError 400 (name, expiry), 404 (unknown bot).
+   */
+  async generateToken(name: string, expiry: unknown, actor: string): Promise<TokenResponse> {
+    assertBotName(name);
+    const choice: ExpiryChoice = parseExpiry(expiry);
+    const minted = this.#mint(
+      { subject: name, email: `${name}@${this.#domain}`, isBot: true, tokenType: 'BOT', expiry: choice },
+      this.#now(),
+    );
+    const record: BotTokenRecord = {
+      botName: name,
+      jti: minted.jti,
+      tokenHash: hashToken(minted.token),
+      last4: tokenLast4(minted.token),
+      expiry: choice,
+      issuedAt: minted.issuedAt,
+      expiresAt: minted.expiresAt,
+      issuedBy: actor,
+      lastUsedAt: null,
+      revokedAt: null,
+    };
+    await this.#store.issueToken(record, actor);
+    await this.#registry?.reloadBot(name);
+    return minted.response;
+  }
+
+  /** Revokes the bot's current token, if any. @throws ApiError 400/404. */
+  async revokeToken(name: string, actor: string): Promise<RevokeResult> {
+    assertBotName(name);
+    if ((await this.#store.getBot(name)) === null) throw unknownBot(name);
+    const jti = await this.#store.revokeToken(name, actor, this.#now());
+    await this.#registry?.reloadBot(name);
+    return { botName: name, revoked: jti !== null, jti };
+  }
+
+  /** Metadata of the bot's current token. @throws ApiError 400, 404 (unknown bot or no token). */
+  async getTokenMetadata(name: string): Promise<BotTokenMetadata> {
+    const view = await this.getBot(name);
+    if (view.token === null) {
+      throw notFound(`Bot "${name}" has no current token; generate one with PUT /api/v1/bots/${name}/token.`);
+    }
+    return view.token;
+  }
+
+  /** Audit rows, newest first: who created, deleted, minted or revoked what, and when. */
+  listAudit(opts?: ListAuditOptions): Promise<AuditEntry[]> {
+    return this.#store.listAudit(opts);
+  }
+
+  /**
+   * Creates the default bots (`ingestion-bot`) on the first start. A default bot that an admin
+   * deleted later stays deleted: the audit log shows it existed. Safe when instances start at once.
+   */
+  async ensureDefaultBots(): Promise<void> {
+    for (const bot of DEFAULT_BOTS) {
+      const history = await this.#store.listAudit({ botName: bot.name, limit: 1 });
+      if (history.length > 0 || (await this.#store.getBot(bot.name)) !== null) continue;
+      await this.createBot(bot, SYSTEM_ACTOR).catch((error: unknown) => {
+        // Another instance created it between our read and our write.
+        if (!(error instanceof ApiError && error.status === 409)) throw error;
+      });
+    }
+  }
+
+  #view(bot: BotRecord, token: BotTokenRecord | null): BotView {
+    return { ...bot, token: token === null ? null : this.#metadata(token) };
+  }
+
+  #metadata(token: BotTokenRecord): BotTokenMetadata {
+    const pending = this.#registry?.pendingLastUse(token.jti);
+    const lastUsedAt =
+      pending !== undefined && (token.lastUsedAt === null || pending > token.lastUsedAt)
+        ? pending
+        : token.lastUsedAt;
+    return {
+      botName: token.botName,
+      jti: token.jti,
+      last4: token.last4,
+      expiry: token.expiry,
+      issuedAt: token.issuedAt,
+      expiresAt: token.expiresAt,
+      issuedBy: token.issuedBy,
+      lastUsedAt,
+      JWTTokenExpiry: token.expiry,
+      JWTTokenExpiresAt: token.expiresAt,
+    };
+  }
+}
+
+function unknownBot(name: string): ApiError {
+  return notFound(`Bot "${name}" not found.`);
+}
+
+function optionalText(value: unknown, field: string, max: number): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (typeof value !== 'string' || value.length > max || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) {
+    throw badRequest(`${field} must be a string of at most ${max} characters without control characters.`);
+  }
+  return value;
+}

@@ -1,0 +1,188 @@
+/** `jwt-gate bots …`: manage bots and their tokens directly in the configured store. */
+import { Option, type Command } from 'commander';
+import { BotService, type BotView } from '../bots/bot-service.js';
+import { loadConfig } from '../config/load-config.js';
+import type { ResolvedConfig } from '../config/types.js';
+import { loadKeySet } from '../keys/load-key-set.js';
+import { openStore } from '../store/open-store.js';
+import { EXPIRY_CHOICES } from '../tokens/expiry.js';
+import { mintToken } from '../tokens/mint-token.js';
+import type { CliIo } from './main.js';
+
+/** The configuration file used when neither `--config` nor `JWT_GATE_CONFIG` names one. */
+export const DEFAULT_CONFIG_PATH = 'example-app/conf/jwt-gate.yaml';
+
+/** Recorded as the actor of every change made from the command line. */
+export const CLI_ACTOR = 'cli';
+
+interface ConfigOptions {
+  config?: string;
+}
+
+/**
+ * Registers `bots list|create|delete|token|revoke`. They open the store and (for `token`) the
+ * signing key named by the configuration, with no server involved — for bootstrapping before any
+ * admin can log in. A running server sees the changes within a second.
+ */
+export function registerBotsCommands(program: Command, io: CliIo): void {
+  const bots = program
+    .command('bots')
+    .description('manage bots and their tokens in the configured store (no server needed)');
+
+  withConfig(bots.command('list'))
+    .description('list bots and their current tokens (metadata only, never a token)')
+    .option('--json', 'print JSON')
+    .action((options: ConfigOptions & { json?: boolean }) =>
+      withBots(options, async (service) => {
+        const list = await service.listBots();
+        io.out(options.json === true ? `${JSON.stringify(list, null, 2)}\n` : table(list));
+      }),
+    );
+
+  withConfig(bots.command('create <name>'))
+    .description('create a bot (names: lower-case letters, digits, ".", "_", "-")')
+    .option('--display-name <text>', 'name shown to people (default: the name)')
+    .option('--description <text>', 'what the bot is for')
+    .action((name: string, options: ConfigOptions & { displayName?: string; description?: string }) =>
+      withBots(options, async (service) => {
+        const bot = await service.createBot(
+          { name, displayName: options.displayName, description: options.description },
+          CLI_ACTOR,
+        );
+        io.out(`Created bot "${bot.name}".\n`);
+      }),
+    );
+
+  withConfig(bots.command('delete <name>'))
+    .description('delete a bot; its token stops working at once')
+    .action((name: string, options: ConfigOptions) =>
+      withBots(options, async (service) => {
+        const bot = await service.deleteBot(name, CLI_ACTOR);
+        io.out(`Deleted bot "${bot.name}"${bot.token === null ? '' : ' and revoked its token'}.\n`);
+      }),
+    );
+
+  withConfig(bots.command('token <name>'))
+    .description('mint a new token for the bot, replacing its current one; prints the token once')
+    .addOption(
+      new Option('--expiry <choice>', 'lifetime: OneHour, days (1, 7, 30, 60, 90) or Unlimited')
+        .choices(EXPIRY_CHOICES)
+        .default('7'),
+    )
+    .action((name: string, options: ConfigOptions & { expiry: string }) =>
+      withBots(options, async (service) => {
+        const minted = await service.generateToken(name, options.expiry, CLI_ACTOR);
+        // Only the token on stdout, so `TOKEN=$(jwt-gate bots token …)` captures exactly it.
+        io.out(`${minted.JWTToken}\n`);
+        const until =
+          minted.JWTTokenExpiresAt === null
+            ? 'never expires'
+            : `expires at ${new Date(minted.JWTTokenExpiresAt).toISOString()}`;
+        io.err(
+          `Token for bot "${name}" (expiry ${minted.JWTTokenExpiry}) ${until}. ` +
+            'It is shown only this once and replaces the previous token.\n',
+        );
+      }),
+    );
+
+  withConfig(bots.command('revoke <name>'))
+    .description("revoke the bot's current token; it stops working at once")
+    .action((name: string, options: ConfigOptions) =>
+      withBots(options, async (service) => {
+        const result = await service.revokeToken(name, CLI_ACTOR);
+        io.out(
+          result.revoked
+            ? `Revoked the token of bot "${name}".\n`
+            : `Bot "${name}" has no current token; nothing to revoke.\n`,
+        );
+      }),
+    );
+}
+
+function withConfig(command: Command): Command {
+  return command.option(
+    '--config <file>',
+    `jwt-gate YAML configuration (default: $JWT_GATE_CONFIG, else ${DEFAULT_CONFIG_PATH})`,
+  );
+}
+
+/** Opens the configured store, runs `use` with a bot service on it, closes the store. */
+async function withBots(options: ConfigOptions, use: (service: BotService) => Promise<void>): Promise<void> {
+  try {
+    const config = loadConfig({ path: options.config ?? process.env.JWT_GATE_CONFIG ?? DEFAULT_CONFIG_PATH });
+    const store = openStore(config.database.url, { baseDir: config.baseDir });
+    try {
+      await store.init();
+      const service = new BotService({
+        store,
+        mintToken: lazyMinter(config),
+        principalDomain: config.authorizerConfiguration.principalDomain,
+      });
+      await service.ensureDefaultBots();
+      await use(service);
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    // `main` prints the message as the one line on stderr; multi-problem config errors included.
+    throw new Error(oneLine(error), { cause: error });
+  }
+}
+
+type MintFn = ConstructorParameters<typeof BotService>[0]['mintToken'];
+
+/** Signs with the configured key, loaded on first use: only `token` needs (and checks) the key. */
+function lazyMinter(config: ResolvedConfig): MintFn {
+  let mint: MintFn | undefined;
+  return (claims, nowMs) => {
+    mint ??= minterOf(config);
+    return mint(claims, nowMs);
+  };
+}
+
+function minterOf(config: ResolvedConfig): MintFn {
+  const keySet = loadKeySet(config.jwtTokenConfiguration, {
+    baseDir: config.baseDir,
+    provenance: config.provenance,
+  });
+  const issuer = {
+    issuer: config.jwtTokenConfiguration.jwtissuer,
+    audience: config.jwtTokenConfiguration.audience,
+    key: keySet.signing,
+  };
+  return (claims, nowMs) => mintToken(issuer, claims, nowMs);
+}
+
+function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*\n\s*/g, '; ');
+}
+
+function table(bots: BotView[]): string {
+  if (bots.length === 0) return 'No bots.\n';
+  const rows = [
+    ['NAME', 'DISPLAY NAME', 'TOKEN', 'EXPIRES', 'LAST USED'],
+    ...bots.map((bot) => [
+      bot.name,
+      bot.displayName,
+      bot.token === null ? '-' : `…${bot.token.last4}`,
+      bot.token === null ? '-' : bot.token.expiresAt === null ? 'never' : iso(bot.token.expiresAt),
+      bot.token?.lastUsedAt == null ? '-' : iso(bot.token.lastUsedAt),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  return (
+    rows
+      .map((row) =>
+        row
+          .map((cell, col) => cell.padEnd(widths[col]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

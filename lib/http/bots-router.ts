@@ -1,0 +1,160 @@
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { BotService } from '../bots/bot-service.js';
+import { ApiError, badRequest } from '../errors.js';
+import { isPlainObject } from '../config/apply-defaults.js';
+import { requireAdmin } from './guards.js';
+import { methodNotAllowed, securityHeaders } from './router-helpers.js';
+
+/** Largest JSON body the bot API reads. */
+const BODY_LIMIT = '16kb';
+
+export interface BotsRouterOptions {
+  /** `WWW-Authenticate` realm of the 401/403 answers. Default `jwt-gate`. */
+  realm?: string;
+}
+
+/**
+ * The bot API (DESIGN §3), admins only — a person listed in `adminPrincipals`, never a bot token,
+ * whatever its name. Mount it after `gate.authenticate`; without it every route answers 401.
+ * Every route guards itself, so the router can be mounted at the root next to the app's routes.
+ *
+ * - `GET /api/v1/bots`, `POST /api/v1/bots` `{name, displayName?, description?}`
+ * - `GET|DELETE /api/v1/bots/{name}` (deleting revokes the bot's token)
+ * - `PUT /api/v1/bots/{name}/token` `{"JWTTokenExpiry": "7"}` → the token, shown this once
+ * - `GET /api/v1/bots/{name}/token` (metadata only), `DELETE /api/v1/bots/{name}/token` (revoke)
+ * - the reference's shapes: `PUT /api/v1/users/generateToken/{name}`,
+ *   `PUT /api/v1/users/revokeToken` `{"id": "<bot name>"}`, `GET /api/v1/users/token/{name}`
+ */
+export function createBotsRouter(bots: BotService, options: BotsRouterOptions = {}): Router {
+  const guard: RequestHandler[] = [securityHeaders, noStore, requireAdmin(options.realm)];
+  const json = jsonBody();
+  const actor = (req: Request): string => req.user!.name;
+  const name = (req: Request): string => String(req.params.name);
+
+  const generate = route(async (req, res) => {
+    res.json(await bots.generateToken(name(req), bodyOf(req).JWTTokenExpiry, actor(req)));
+  });
+  const tokenMetadata = route(async (req, res) => {
+    res.json(await bots.getTokenMetadata(name(req)));
+  });
+
+  const router = express.Router({ caseSensitive: true, strict: true });
+  router
+    .route('/api/v1/bots')
+    .get(
+      guard,
+      route(async (_req, res) => {
+        const data = await bots.listBots();
+        res.json({ data, paging: { total: data.length } });
+      }),
+    )
+    .post(
+      guard,
+      json,
+      route(async (req, res) => {
+        const body = bodyOf(req);
+        const bot = await bots.createBot(
+          {
+            name: body.name as string,
+            displayName: body.displayName as string,
+            description: body.description as string,
+          },
+          actor(req),
+        );
+        res.status(201).location(`${req.baseUrl}/api/v1/bots/${bot.name}`).json(bot);
+      }),
+    )
+    .all(guard, methodNotAllowed('GET, HEAD, POST'));
+  router
+    .route('/api/v1/bots/:name')
+    .get(
+      guard,
+      route(async (req, res) => {
+        res.json(await bots.getBot(name(req)));
+      }),
+    )
+    .delete(
+      guard,
+      route(async (req, res) => {
+        res.json(await bots.deleteBot(name(req), actor(req)));
+      }),
+    )
+    .all(guard, methodNotAllowed('GET, HEAD, DELETE'));
+  router
+    .route('/api/v1/bots/:name/token')
+    .put(guard, json, generate)
+    .get(guard, tokenMetadata)
+    .delete(
+      guard,
+      route(async (req, res) => {
+        res.json(await bots.revokeToken(name(req), actor(req)));
+      }),
+    )
+    .all(guard, methodNotAllowed('GET, HEAD, PUT, DELETE'));
+
+  router
+    .route('/api/v1/users/generateToken/:name')
+    .put(guard, json, generate)
+    .all(guard, methodNotAllowed('PUT'));
+  router
+    .route('/api/v1/users/revokeToken')
+    .put(
+      guard,
+      json,
+      route(async (req, res) => {
+        const id = bodyOf(req).id;
+        if (typeof id !== 'string') throw badRequest('Send {"id": "<bot name>"}.');
+        res.json(await bots.revokeToken(id, actor(req)));
+      }),
+    )
+    .all(guard, methodNotAllowed('PUT'));
+  router
+    .route('/api/v1/users/token/:name')
+    .get(guard, tokenMetadata)
+    .all(guard, methodNotAllowed('GET, HEAD'));
+  return router;
+}
+
+/** Bot API answers name tokens and admin data: never stored by a cache. */
+const noStore: RequestHandler = function noStore(_req, res, next) {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
+/** An async handler whose rejection reaches `next` (Express 4 does not do this by itself). */
+function route(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return function botsRoute(req, res, next) {
+    handler(req, res).catch(next);
+  };
+}
+
+/** `express.json`, with its failures turned into our 400/413/415 `ApiError`s. */
+function jsonBody(): RequestHandler {
+  const parse = express.json({ limit: BODY_LIMIT });
+  return function parseBotsJson(req, res, next) {
+    parse(req, res, (err?: unknown) => {
+      next(err === undefined ? undefined : bodyError(err));
+    });
+  };
+}
+
+function bodyError(err: unknown): unknown {
+  const type = (err as { type?: unknown } | null)?.type;
+  if (type === 'entity.too.large') {
+    return new ApiError(413, 'ERR_BAD_REQUEST', `The request body is larger than ${BODY_LIMIT}.`);
+  }
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new ApiError(415, 'ERR_BAD_REQUEST', 'Send the request body as UTF-8 JSON.');
+  }
+  if (type === 'entity.parse.failed') return badRequest('The request body is not valid JSON.');
+  // An aborted or unreadable request: a client problem too, with a stable answer.
+  return badRequest('The request body could not be read.');
+}
+
+/** The JSON object body (an absent body reads as `{}`). */
+function bodyOf(req: Request): Record<string, unknown> {
+  const body: unknown = req.body;
+  if (body === undefined) return {};
+  if (!isPlainObject(body)) throw badRequest('The request body must be a JSON object.');
+  return body;
+}

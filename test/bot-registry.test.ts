@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { BotRegistry } from '../lib/bots/bot-registry.js';
+import { Listeners } from '../lib/store/listeners.js';
+import { MemoryStore } from '../lib/store/memory-store.js';
+import { storeUnavailable } from '../lib/store/store-errors.js';
+import { hashToken } from '../lib/store/token-hash.js';
+import type { BotTokenRecord } from '../lib/store/types.js';
+import { eventually } from './support/bot-app.js';
+
+/** A real memory store whose reads can be made to fail, with a change feed that can be "lost". */
+class FlakyStore extends MemoryStore {
+  down = false;
+  readonly written: Array<ReadonlyArray<{ jti: string; at: number }>> = [];
+  readonly #health = new Listeners<boolean>();
+
+  override getCurrentToken(botName: string): Promise<BotTokenRecord | null> {
+    return this.down ? Promise.reject(storeUnavailable('test', null)) : super.getCurrentToken(botName);
+  }
+  override listCurrentTokens(): Promise<BotTokenRecord[]> {
+    return this.down ? Promise.reject(storeUnavailable('test', null)) : super.listCurrentTokens();
+  }
+  override recordLastUsed(uses: ReadonlyArray<{ jti: string; at: number }>): Promise<void> {
+    if (this.down) return Promise.reject(storeUnavailable('test', null));
+    this.written.push(uses);
+    return super.recordLastUsed(uses);
+  }
+  onHealth(listener: (healthy: boolean) => void): () => void {
+    return this.#health.add(listener);
+  }
+  feed(up: boolean): void {
+    this.#health.emit(up);
+  }
+}
+
+let seq = 0;
+function record(botName: string): BotTokenRecord {
+  const jti = `jti-${++seq}`;
+  return {
+    botName,
+    jti,
+    tokenHash: hashToken(jti),
+    last4: jti.slice(-4),
+    expiry: '7',
+    issuedAt: Date.now(),
+    expiresAt: Date.now() + 7 * 86_400_000,
+    issuedBy: 'admin',
+    lastUsedAt: null,
+    revokedAt: null,
+  };
+}
+
+describe('bot registry', function () {
+  let store: FlakyStore;
+  let registry: BotRegistry;
+  const retired: string[] = [];
+
+  beforeEach(async function () {
+    store = new FlakyStore();
+    for (const name of ['a', 'b']) {
+      await store.createBot({ name, displayName: name, description: '', createdAt: 0, createdBy: 'admin' });
+    }
+    retired.length = 0;
+    registry = new BotRegistry({
+      store,
+      onTokenRetired: (jti) => retired.push(jti),
+      minRetryMs: 20,
+      maxRetryMs: 40,
+    });
+  });
+  afterEach(() => registry.close());
+
+  it('knows nothing before init (fails closed), then answers from the tokens in the store', async function () {
+    const a = record('a');
+    await store.issueToken(a, 'admin');
+    assert.equal(registry.check('a', a.jti, Date.now()), 'unavailable');
+    await registry.init();
+    assert.equal(registry.check('a', a.jti, Date.now()), 'valid');
+    assert.equal(registry.check('a', 'other', Date.now()), 'revoked');
+    assert.equal(registry.check('a', null, Date.now()), 'revoked');
+    assert.equal(registry.check('b', a.jti, Date.now()), 'revoked', 'a jti counts only for its own bot');
+    assert.equal(registry.check('nobody', a.jti, Date.now()), 'revoked');
+    assert.equal(registry.healthy, true);
+  });
+
+  it('follows the store: replaced and revoked tokens are refused and reported as retired', async function () {
+    await registry.init();
+    const first = record('a');
+    await store.issueToken(first, 'admin');
+    await registry.reloadBot('a');
+    const second = record('a');
+    await store.issueToken(second, 'admin');
+    await registry.reloadBot('a');
+    assert.equal(registry.check('a', first.jti, 0), 'revoked');
+    assert.equal(registry.check('a', second.jti, 0), 'valid');
+    await store.deleteBot('a', 'admin', Date.now());
+    await registry.reloadBot('a');
+    assert.equal(registry.check('a', second.jti, 0), 'revoked');
+    assert.deepEqual(retired, [first.jti, second.jti]);
+  });
+
+  it('answers unavailable for a bot whose reload failed, only that bot, until a retry succeeds', async function () {
+    const a = record('a');
+    const b = record('b');
+    await store.issueToken(a, 'admin');
+    await store.issueToken(b, 'admin');
+    await registry.init();
+    store.down = true;
+    await store.revokeToken('a', 'admin', Date.now()); // the write works; the registry's re-read fails
+    await registry.reloadBot('a');
+    assert.equal(registry.check('a', a.jti, 0), 'unavailable', 'never the stale "valid"');
+    assert.equal(registry.check('b', b.jti, 0), 'valid', 'other bots are still known');
+    assert.equal(registry.healthy, false);
+    store.down = false;
+    await eventually(() => registry.check('a', a.jti, 0) === 'revoked', 2000, 'retry');
+    assert.equal(registry.healthy, true);
+  });
+
+  it('fails closed for every bot while the change feed is lost, until a full reload after it returns', async function () {
+    const a = record('a');
+    await store.issueToken(a, 'admin');
+    await registry.init();
+    store.feed(false);
+    assert.equal(registry.check('a', a.jti, 0), 'unavailable');
+    assert.equal(registry.check('b', 'x', 0), 'unavailable');
+    await registry.resync(); // a reload while the feed is down proves nothing
+    assert.equal(registry.check('a', a.jti, 0), 'unavailable');
+    await store.revokeToken('a', 'admin', Date.now());
+    store.feed(true);
+    await eventually(() => registry.check('a', a.jti, 0) !== 'unavailable', 2000, 'resync');
+    assert.equal(registry.check('a', a.jti, 0), 'revoked', 'the resync saw the change made meanwhile');
+  });
+
+  it('rejects init when the store cannot be read', async function () {
+    store.down = true;
+    await assert.rejects(
+      registry.init(),
+      (e: unknown) => e instanceof Error && /unavailable/.test(e.message),
+    );
+    assert.equal(registry.check('a', 'x', 0), 'unavailable');
+  });
+
+  it('batches last-used times: one write with the latest use per token, kept when the write fails', async function () {
+    await registry.init();
+    for (let i = 1; i <= 1000; i++) registry.noteUse('t1', i);
+    registry.noteUse('t2', 5);
+    assert.equal(registry.pendingLastUse('t1'), 1000);
+    assert.deepEqual(store.written, [], 'nothing written per request');
+    store.down = true;
+    await registry.flush();
+    assert.equal(registry.pendingLastUse('t1'), 1000, 'kept for the next flush');
+    store.down = false;
+    await registry.flush();
+    assert.deepEqual(store.written, [
+      [
+        { jti: 't1', at: 1000 },
+        { jti: 't2', at: 5 },
+      ],
+    ]);
+    assert.equal(registry.pendingLastUse('t1'), undefined);
+  });
+
+  it('checks in well under a microsecond', async function () {
+    const a = record('a');
+    await store.issueToken(a, 'admin');
+    await registry.init();
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 1_000_000; i++) registry.check('a', a.jti, i);
+    const nsPerCheck = Number(process.hrtime.bigint() - started) / 1_000_000;
+    assert.ok(nsPerCheck < 1000, `${nsPerCheck} ns per check`);
+  });
+});
