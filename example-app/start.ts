@@ -16,6 +16,7 @@ import {
   type JwtGate,
   type ResolvedConfig,
 } from '../lib/index.js';
+import { createBotsPageRouter } from '../lib/http/bots-page/index.js';
 import { createApp } from './app.js';
 
 export const DEFAULT_CONFIG_PATH = path.join(import.meta.dirname, 'conf', 'jwt-gate.yaml');
@@ -32,7 +33,7 @@ export interface StartOptions {
   ssoPort?: number;
   /** Overrides `database.url`. */
   databaseUrl?: string;
-  /** Extra public routers (e.g. the Bots page); given the resolved config. */
+  /** Public routers mounted before authentication; given the resolved config. Default: the Bots page. */
   publicRouters?: (config: ResolvedConfig) => RequestHandler[];
 }
 
@@ -102,7 +103,7 @@ export async function startExample(options: StartOptions = {}): Promise<RunningE
     }
 
     const gate = await createJwtGate(config);
-    const app = createApp(gate, { publicRouters: options.publicRouters?.(config) ?? [] });
+    const app = createApp(gate, { publicRouters: (options.publicRouters ?? defaultPublicRouters)(config) });
     handler = app;
     return {
       url,
@@ -136,6 +137,12 @@ async function ensureDevKeys(config: ResolvedConfig, production: boolean): Promi
   console.log(
     `jwt-gate example: generated development keys in ${path.dirname(files.privateKeyDer)} (mode 0600)`,
   );
+}
+
+/** The Settings → Bots page at /settings/bots, when there is an SSO to sign in with. */
+function defaultPublicRouters(config: ResolvedConfig): RequestHandler[] {
+  const { provider, authority, clientId, callbackUrl } = config.authenticationConfiguration;
+  return provider === 'no-auth' ? [] : [createBotsPageRouter({ authority, clientId, callbackUrl })];
 }
 
 function isLoopback(url: string): boolean {

@@ -1,0 +1,3 @@
+// The optional Settings → Bots page.
+export { createBotsPageRouter } from './bots-page-router.js';
+export type { BotsPageOptions } from './bots-page-options.js';

@@ -1,0 +1,54 @@
+// The bot API, called with the signed-in user's SSO ID token as the bearer (as OpenMetadata's UI
+// does; jwt-gate checks that its audience is this page's client id).
+
+/** An API answer that was not 2xx: `status` and the server's `{message}`. */
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+  }
+}
+
+/** The bot API at `apiBase` (`''` = this origin). `getIdToken()` supplies the bearer. */
+export function createApi(apiBase, getIdToken) {
+  async function request(method, path, body) {
+    const headers = { Accept: 'application/json', Authorization: `Bearer ${getIdToken()}` };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const response = await fetch(`${apiBase}/api/v1${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+    const text = await response.text();
+    const data = parseJson(text);
+    if (!response.ok) {
+      const message =
+        typeof data?.message === 'string' ? data.message : `${response.status} ${response.statusText}`;
+      throw new ApiError(response.status, message);
+    }
+    return data;
+  }
+  const bot = (name) => `/bots/${encodeURIComponent(name)}`;
+
+  return {
+    loggedInUser: () => request('GET', '/users/loggedInUser'),
+    listBots: async () => (await request('GET', '/bots')).data ?? [],
+    createBot: (fields) => request('POST', '/bots', fields),
+    deleteBot: (name) => request('DELETE', bot(name)),
+    /** Answers `{JWTToken, JWTTokenExpiry, JWTTokenExpiresAt}`; replaces the bot's token. */
+    generateToken: (name, expiry) => request('PUT', `${bot(name)}/token`, { JWTTokenExpiry: expiry }),
+    revokeToken: (name) => request('DELETE', `${bot(name)}/token`),
+  };
+}
+
+function parseJson(text) {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}

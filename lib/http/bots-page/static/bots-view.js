@@ -1,0 +1,224 @@
+// The admin view: the bots table with its per-bot actions, the one-time token panel and the
+// "Create bot" form.
+import { ApiError } from './api.js';
+import { byTestId, confirmAction, dateCell, formatDate, formatRelative, h, setMessage, show } from './dom.js';
+
+/** The expiry choices, as sent on the wire (`JWTTokenExpiry`), with their labels. */
+const EXPIRY_CHOICES = [
+  ['OneHour', '1 hour'],
+  ['1', '1 day'],
+  ['7', '7 days'],
+  ['30', '30 days'],
+  ['60', '60 days'],
+  ['90', '90 days'],
+  ['Unlimited', 'Unlimited'],
+];
+const DEFAULT_EXPIRY = '30';
+
+/**
+ * @param {object} deps
+ * @param {ReturnType<import('./api.js').createApi>} deps.api
+ * @param {(text: string) => void} deps.notify  a success message
+ * @param {(error: unknown) => void} deps.fail  an error message (401s end the session)
+ */
+export function createBotsView({ api, notify, fail }) {
+  const body = byTestId('bots-body');
+  const noBots = byTestId('no-bots');
+  const panel = byTestId('new-token-panel');
+  const form = byTestId('create-bot-form');
+  const createError = byTestId('create-error');
+
+  byTestId('copy-token').addEventListener('click', copyToken);
+  byTestId('dismiss-token').addEventListener('click', hideToken);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    createBot().catch(fail);
+  });
+
+  async function refresh() {
+    const bots = await api.listBots();
+    body.replaceChildren(...bots.map(botRow));
+    show(noBots, bots.length === 0);
+  }
+
+  function botRow(bot) {
+    const token = bot.token ?? null;
+    const expiry = h(
+      'select',
+      { testid: 'expiry-select', 'aria-label': `Token expiry for ${bot.name}` },
+      EXPIRY_CHOICES.map(([value, label]) =>
+        h('option', { value, selected: value === DEFAULT_EXPIRY }, label),
+      ),
+    );
+    const run = (action) => () => action().catch(fail);
+
+    return h(
+      'tr',
+      { testid: 'bot-row', dataset: { botName: bot.name } },
+      h(
+        'td',
+        { class: 'bot' },
+        h('span', { class: 'display-name', testid: 'bot-display-name' }, bot.displayName || bot.name),
+        h('code', { class: 'name', testid: 'bot-name' }, bot.name),
+      ),
+      h(
+        'td',
+        { class: 'description', testid: 'bot-description' },
+        bot.description || h('span', { class: 'muted' }, '—'),
+      ),
+      h(
+        'td',
+        { testid: 'bot-token' },
+        token === null
+          ? h('span', { class: 'muted' }, 'No token')
+          : h('code', { class: 'last4', title: 'Last 4 characters of the token' }, `…${token.last4}`),
+      ),
+      dateCell('token-issued', token?.issuedAt, token ? formatDate(token.issuedAt) : '—'),
+      dateCell('token-expires', token?.expiresAt, expiresText(token)),
+      dateCell('token-last-used', token?.lastUsedAt, token ? formatRelative(token.lastUsedAt, 'Never') : '—'),
+      h(
+        'td',
+        { class: 'row-actions' },
+        h(
+          'span',
+          { class: 'generate' },
+          expiry,
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'button primary small',
+              testid: 'generate-token',
+              onclick: run(() => generateToken(bot, expiry.value)),
+            },
+            token ? 'Regenerate' : 'Generate token',
+          ),
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'button subtle small',
+            testid: 'revoke-token',
+            disabled: token === null,
+            onclick: run(() => revokeToken(bot)),
+          },
+          'Revoke',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'button danger-outline small',
+            testid: 'delete-bot',
+            onclick: run(() => deleteBot(bot)),
+          },
+          'Delete',
+        ),
+      ),
+    );
+  }
+
+  async function generateToken(bot, expiry) {
+    if (bot.token) {
+      const replace = await confirmAction({
+        title: `Replace the token of ${bot.name}?`,
+        message: `The current token (…${bot.token.last4}) stops working immediately, everywhere it is used.`,
+        confirmLabel: 'Replace token',
+      });
+      if (!replace) return;
+    }
+    const minted = await api.generateToken(bot.name, expiry);
+    showToken(bot.name, minted);
+    notify(`New token generated for ${bot.name}.`);
+    await refresh();
+  }
+
+  async function revokeToken(bot) {
+    const revoke = await confirmAction({
+      title: `Revoke the token of ${bot.name}?`,
+      message: 'It stops working immediately. The bot cannot call the API until a new token is generated.',
+      confirmLabel: 'Revoke token',
+    });
+    if (!revoke) return;
+    await api.revokeToken(bot.name);
+    if (panel.dataset.botName === bot.name) hideToken();
+    notify(`Token of ${bot.name} revoked.`);
+    await refresh();
+  }
+
+  async function deleteBot(bot) {
+    const remove = await confirmAction({
+      title: `Delete ${bot.name}?`,
+      message: 'The bot and its token are removed; anything still using the token is refused from now on.',
+      confirmLabel: 'Delete bot',
+    });
+    if (!remove) return;
+    await api.deleteBot(bot.name);
+    if (panel.dataset.botName === bot.name) hideToken();
+    notify(`Bot ${bot.name} deleted.`);
+    await refresh();
+  }
+
+  async function createBot() {
+    const fields = Object.fromEntries(
+      ['name', 'displayName', 'description'].map((key) => [key, form.elements.namedItem(key).value.trim()]),
+    );
+    setMessage(createError, '');
+    try {
+      await api.createBot(fields);
+    } catch (error) {
+      // 400 (invalid name) and 409 (name taken) belong next to the form; the rest is page-level.
+      if (error instanceof ApiError && (error.status === 400 || error.status === 409)) {
+        setMessage(createError, error.message);
+        return;
+      }
+      throw error;
+    }
+    form.reset();
+    notify(`Bot ${fields.name} created.`);
+    await refresh();
+  }
+
+  function showToken(botName, minted) {
+    panel.dataset.botName = botName;
+    byTestId('new-token-bot', panel).textContent = botName;
+    const field = byTestId('new-token', panel);
+    field.value = minted.JWTToken;
+    const expiresAt = minted.JWTTokenExpiresAt;
+    byTestId('new-token-expiry', panel).textContent =
+      typeof expiresAt === 'number' ? `Expires ${formatDate(expiresAt)}` : 'Never expires';
+    byTestId('copy-token', panel).textContent = 'Copy';
+    show(panel);
+    // Tall enough for the whole token (its length depends on the claims). CSSOM, allowed by the CSP.
+    field.style.height = 'auto';
+    field.style.height = `${field.scrollHeight + 2}px`;
+    panel.scrollIntoView({ block: 'nearest' });
+  }
+
+  function hideToken() {
+    byTestId('new-token', panel).value = ''; // do not keep the secret in the page longer than needed
+    delete panel.dataset.botName;
+    show(panel, false);
+  }
+
+  async function copyToken() {
+    const button = byTestId('copy-token', panel);
+    try {
+      await navigator.clipboard.writeText(byTestId('new-token', panel).value);
+      button.textContent = 'Copied';
+    } catch {
+      byTestId('new-token', panel).select(); // clipboard refused (e.g. not a secure context)
+      button.textContent = 'Press Ctrl+C to copy';
+    }
+  }
+
+  return { refresh };
+}
+
+function expiresText(token) {
+  if (!token) return '—';
+  if (token.expiresAt === null || token.expiresAt === undefined) return 'Never';
+  const text = formatDate(token.expiresAt);
+  return token.expiresAt <= Date.now() ? `Expired ${text}` : text;
+}

@@ -1,0 +1,259 @@
+/**
+ * The Settings → Bots page in a real headless Chromium against the real example app, its real
+ * development SSO (oidc-provider) and the real bot API: an admin signs in with authorization code
+ * + PKCE, generates, regenerates and revokes a token for `ingestion-bot` (each checked against the
+ * protected API from Node), creates and deletes a bot, and a non-admin is shown "Admins only".
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Locator, Page } from 'playwright-core';
+import { startExample, type RunningExample } from '../example-app/start.js';
+import { launchChromium, type RunningChromium } from './support/browser.js';
+
+const ARTIFACTS = path.resolve('test-artifacts');
+
+describe('Settings → Bots page (headless Chromium)', function () {
+  let keysDir: string;
+  let app: RunningExample;
+  let chromium: RunningChromium;
+  let page: Page;
+  /** CSP violations and uncaught errors seen by the browser, on any page of the flow. */
+  const browserProblems: string[] = [];
+  /** The first token generated for ingestion-bot, checked again after it is replaced. */
+  let firstToken = '';
+
+  before(async function () {
+    keysDir = mkdtempSync(path.join(tmpdir(), 'jwt-gate-bots-page-'));
+    const env = {
+      ...process.env,
+      NODE_ENV: 'test',
+      RSA_PRIVATE_KEY_FILE_PATH: path.join(keysDir, 'private_key.der'),
+      RSA_PUBLIC_KEY_FILE_PATH: path.join(keysDir, 'public_key.der'),
+    };
+    [app, chromium] = await Promise.all([
+      startExample({ port: 0, ssoPort: 0, databaseUrl: 'memory:', env }),
+      launchChromium(),
+    ]);
+    page = await chromium.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) {
+        browserProblems.push(message.text());
+      }
+    });
+    page.on('pageerror', (error) => browserProblems.push(`uncaught: ${error.message}`));
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  after(async function () {
+    await chromium?.close();
+    await app?.close();
+    rmSync(keysDir, { recursive: true, force: true });
+  });
+
+  afterEach(function () {
+    assert.deepEqual(browserProblems, [], 'the browser reported CSP violations or errors');
+  });
+
+  it('is served with a strict Content-Security-Policy and no inline code', async function () {
+    const response = await page.goto(`${app.url}/settings/bots`);
+    assert.equal(response?.status(), 200);
+    const csp = await response.headerValue('content-security-policy');
+    const sso = new URL(app.ssoIssuer!).origin;
+    assert.equal(
+      csp,
+      `default-src 'self';script-src 'self';style-src 'self';connect-src 'self' ${sso};img-src 'self' data:;` +
+        `frame-ancestors 'none';form-action 'self' ${sso};base-uri 'none';object-src 'none'`,
+    );
+    const inline = await page.evaluate(() => ({
+      scripts: document.querySelectorAll('script:not([src])').length,
+      styles: document.querySelectorAll('style, [style]').length,
+      handlers: Array.from(document.querySelectorAll('*')).filter((el) =>
+        Array.from(el.attributes).some((a) => a.name.startsWith('on')),
+      ).length,
+    }));
+    assert.deepEqual(inline, { scripts: 0, styles: 0, handlers: 0 });
+
+    // The browser enforces the policy (and this suite notices): an injected inline script is refused.
+    const ran = await page.evaluate(async () => {
+      const script = document.createElement('script');
+      script.textContent = 'window.name = "inline script ran"';
+      document.head.append(script);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return window.name === 'inline script ran';
+    });
+    assert.equal(ran, false);
+    assert.match(browserProblems.join('\n'), /Content Security Policy/);
+    browserProblems.length = 0;
+
+    const config = (await (await fetch(`${app.url}/settings/bots/config.json`)).json()) as Record<
+      string,
+      string
+    >;
+    assert.equal(config.authority, app.ssoIssuer);
+    assert.equal(config.redirectUri, `${app.url}/settings/bots/callback`);
+    const vendor = await page.evaluate(() => document.querySelector('script[defer]')!.getAttribute('src'));
+    assert.match(vendor!, /^\/settings\/bots\/vendor\/oidc-client-ts-\d+\.\d+\.\d+\.min\.js$/);
+    const bundle = await fetch(`${app.url}${vendor}`);
+    assert.equal(bundle.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.match(await bundle.text(), /var oidc=/);
+    assert.equal((await fetch(`${app.url}/settings/bots`, { method: 'POST' })).status, 405);
+  });
+
+  it('lets the admin sign in and generate a token for ingestion-bot that the API accepts', async function () {
+    await byTestId(page, 'sign-in').click();
+    await signInAtSso(page, 'admin', 'admin');
+    await byTestId(page, 'admin-view').waitFor();
+    assert.equal(page.url(), `${app.url}/settings/bots`, 'the code and state are removed from the address');
+    assert.match(await byTestId(page, 'signed-in-as').innerText(), /^admin \(admin@example\.com\)$/);
+
+    const row = botRow(page, 'ingestion-bot');
+    await row.getByTestId('expiry-select').selectOption('7');
+    await row.getByTestId('generate-token').click();
+    const token = await waitForNewToken(page, '');
+    firstToken = token;
+    assert.match(await byTestId(page, 'new-token-expiry').innerText(), /^Expires /);
+    const claims = payloadOf(token);
+    assert.equal(claims.sub, 'ingestion-bot');
+    assert.equal(Number(claims.exp) - Number(claims.iat), 7 * 86_400, 'the chosen expiry (7 days) was sent');
+
+    await byTestId(page, 'copy-token').click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
+    assert.equal(await row.getByTestId('bot-token').innerText(), `…${token.slice(-4)}`);
+    assert.equal(await row.getByTestId('token-last-used').innerText(), 'Never');
+
+    assert.equal(await apiStatus(token), 200);
+    await page.reload();
+    await byTestId(page, 'admin-view').waitFor();
+    assert.equal(await byTestId(page, 'new-token-panel').isHidden(), true, 'the token is shown only once');
+    assert.equal(await botRow(page, 'ingestion-bot').getByTestId('token-last-used').innerText(), 'now');
+  });
+
+  it('regenerates after a confirmation, and the old token is refused at once', async function () {
+    const row = botRow(page, 'ingestion-bot');
+    const oldLast4 = (await row.getByTestId('bot-token').innerText()).slice(1);
+    await row.getByTestId('generate-token').click();
+    await byTestId(page, 'confirm-dialog').waitFor();
+    await byTestId(page, 'confirm-cancel').click();
+    assert.equal(await byTestId(page, 'new-token-panel').isHidden(), true, 'cancel keeps the token');
+
+    await row.getByTestId('expiry-select').selectOption('Unlimited');
+    await row.getByTestId('generate-token').click();
+    assert.match(await byTestId(page, 'confirm-message').innerText(), new RegExp(`…${oldLast4}`));
+    await byTestId(page, 'confirm-ok').click();
+    const token = await waitForNewToken(page, firstToken);
+    assert.equal(await byTestId(page, 'new-token-expiry').innerText(), 'Never expires');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'bots-page.png'), fullPage: true });
+
+    assert.equal(await apiStatus(firstToken), 401, 'the replaced token');
+    assert.equal(await apiStatus(token), 200, 'the new token');
+    assert.equal(payloadOf(token).exp, undefined, 'an unlimited token has no exp');
+
+    await row.getByTestId('revoke-token').click();
+    await byTestId(page, 'confirm-ok').click();
+    await assertText(row.getByTestId('bot-token'), 'No token');
+    assert.equal(await byTestId(page, 'new-token-panel').isHidden(), true);
+    assert.equal(await apiStatus(token), 401, 'the revoked token');
+  });
+
+  it("creates a bot (showing the API's 400 and 409 messages) and deletes it after a confirmation", async function () {
+    const create = async (name: string, description = ''): Promise<void> => {
+      await byTestId(page, 'create-name').fill(name);
+      await byTestId(page, 'create-display-name').fill('Page test bot');
+      await byTestId(page, 'create-description').fill(description);
+      await byTestId(page, 'create-bot').click();
+    };
+    const hostile = '<img src=x onerror="window.pwned=1">';
+    await create('page-test-bot', hostile);
+    const row = botRow(page, 'page-test-bot');
+    await assertText(row.getByTestId('bot-display-name'), 'Page test bot');
+    assert.equal(await row.getByTestId('bot-description').innerText(), hostile, 'shown as text');
+    assert.equal(await row.locator('img').count(), 0, 'never parsed as HTML');
+
+    await create('page-test-bot');
+    await assertText(byTestId(page, 'create-error'), /already exists|taken|conflict/i);
+    await create('Not A Valid Name');
+    await assertText(byTestId(page, 'create-error'), /bot name/i);
+
+    await row.getByTestId('delete-bot').click();
+    await byTestId(page, 'confirm-ok').click();
+    await row.waitFor({ state: 'detached' });
+    assert.match(await byTestId(page, 'status').innerText(), /page-test-bot deleted/);
+  });
+
+  it('signs out through the SSO, and shows a non-admin an "Admins only" message', async function () {
+    await byTestId(page, 'sign-out').click();
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await byTestId(page, 'signed-out').waitFor();
+    assert.equal(await byTestId(page, 'session').isHidden(), true);
+
+    await byTestId(page, 'sign-in').click();
+    await signInAtSso(page, 'alice', 'alice');
+    await byTestId(page, 'admins-only').waitFor();
+    assert.match(await byTestId(page, 'admins-only').innerText(), /^Admins only\b/);
+    assert.equal(await byTestId(page, 'admins-only-name').innerText(), 'alice');
+    assert.equal(await byTestId(page, 'admin-view').isHidden(), true, 'no bot controls');
+    assert.equal(await page.getByTestId('bot-row').count(), 0);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'bots-page-non-admin.png') });
+  });
+
+  it('asks to sign in again when the API refuses the stored ID token', async function () {
+    await page.evaluate(() => {
+      for (const key of Object.keys(sessionStorage).filter((k) => k.startsWith('oidc.user:'))) {
+        const user = JSON.parse(sessionStorage.getItem(key)!) as { id_token: string };
+        sessionStorage.setItem(key, JSON.stringify({ ...user, id_token: `${user.id_token}x` }));
+      }
+    });
+    await page.reload();
+    await byTestId(page, 'signed-out').waitFor();
+    assert.match(await byTestId(page, 'error').innerText(), /no longer accepted .*Sign in again/);
+    assert.equal(await byTestId(page, 'session').isHidden(), true);
+    const stored = await page.evaluate(() =>
+      Object.keys(sessionStorage).filter((k) => k.startsWith('oidc.user:')),
+    );
+    assert.deepEqual(stored, [], 'the refused token is forgotten');
+  });
+
+  async function apiStatus(token: string): Promise<number> {
+    const response = await fetch(`${app.url}/api/v1/tables`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    await response.arrayBuffer();
+    return response.status;
+  }
+});
+
+function byTestId(page: Page, id: string): Locator {
+  return page.getByTestId(id);
+}
+
+/** Waits until the one-time token field holds a token other than `previous`, and returns it. */
+async function waitForNewToken(page: Page, previous: string): Promise<string> {
+  await page.waitForFunction((prev) => {
+    const value = document.querySelector<HTMLTextAreaElement>('[data-testid="new-token"]')?.value;
+    return value !== undefined && value !== '' && value !== prev;
+  }, previous);
+  return byTestId(page, 'new-token').inputValue();
+}
+
+function botRow(page: Page, name: string): Locator {
+  return page.locator(`[data-testid="bot-row"][data-bot-name="${name}"]`);
+}
+
+async function signInAtSso(page: Page, username: string, password: string): Promise<void> {
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function assertText(locator: Locator, expected: string | RegExp): Promise<void> {
+  await locator.filter({ hasText: expected }).waitFor({ timeout: 5000 });
+}
+
+function payloadOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
+}
