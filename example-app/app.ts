@@ -9,6 +9,7 @@ import helmet from 'helmet';
 import type { JwtGate } from '../lib/index.js';
 import { ApiError } from '../lib/index.js';
 import { createCatalog } from './catalog.js';
+import { createPipelinesRouter } from './pipelines.js';
 
 export interface ExampleAppOptions {
   /** Optional extra routers mounted before authentication (e.g. the Settings → Bots page). */
@@ -26,6 +27,7 @@ export function createApp(gate: JwtGate, options: ExampleAppOptions = {}): Expre
 
   app.use(gate.authenticate);
   app.use(gate.botsRouter);
+  app.use(createPipelinesRouter(gate));
 
   const api = express.Router({ caseSensitive: true, strict: true });
   api.use(express.json({ limit: '256kb' }));

@@ -1,0 +1,96 @@
+/**
+ * Starts the example pipeline service: its own jwt-gate (YAML example-app/conf/pipeline-service.yaml),
+ * trusting the main app's JWKS over HTTP and sharing its bot store, in front of the reference's
+ * Airflow API routes. `main.ts` runs it as a separate process; tests call it with port 0.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createJwtGate, loadConfig, type JwtGate, type ResolvedConfig } from '../../lib/index.js';
+import { createPipelineServiceApp } from './app.js';
+
+export const PIPELINE_SERVICE_CONFIG_PATH = path.join(
+  import.meta.dirname,
+  '..',
+  'conf',
+  'pipeline-service.yaml',
+);
+
+export interface PipelineServiceOptions {
+  /** YAML file. Default env `PIPELINE_SERVICE_CONFIG`, else example-app/conf/pipeline-service.yaml. */
+  configPath?: string;
+  /** Environment for `${VAR}` in the YAML. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Overrides `server.port` (0 = any free port). */
+  port?: number;
+  /** Overrides `database.url`: the main app's bot store. */
+  databaseUrl?: string;
+}
+
+export interface RunningPipelineService {
+  /** `http://localhost:<port>`: the main app's `airflowConfiguration.apiEndpoint`. */
+  url: string;
+  port: number;
+  gate: JwtGate;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads the configuration, builds the gate (which fetches the main app's JWKS once, now) and
+ * listens. Rejects with `ConfigError` naming the field on a bad configuration.
+ */
+export async function startPipelineService(
+  options: PipelineServiceOptions = {},
+): Promise<RunningPipelineService> {
+  const env = options.env ?? process.env;
+  let config = loadConfig({
+    path: options.configPath ?? env.PIPELINE_SERVICE_CONFIG ?? PIPELINE_SERVICE_CONFIG_PATH,
+    env,
+  });
+  if (options.databaseUrl !== undefined) config = { ...config, database: { url: options.databaseUrl } };
+  config = withThrowawayKeys(config);
+
+  const gate = await createJwtGate(config);
+  const server = http.createServer(createPipelineServiceApp(gate));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? config.server.port, config.server.host, resolve);
+    });
+  } catch (err) {
+    await gate.close();
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    gate,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await gate.close();
+    },
+  };
+}
+
+/**
+ * The service mints nothing that outlives it, so without configured keys it signs with a key pair
+ * made now, in memory (never written to disk). A configured key always wins.
+ */
+function withThrowawayKeys(config: ResolvedConfig): ResolvedConfig {
+  const jwt = config.jwtTokenConfiguration;
+  if (jwt.rsaprivateKey !== undefined || jwt.rsaprivateKeyFilePath !== undefined) return config;
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    ...config,
+    jwtTokenConfiguration: {
+      ...jwt,
+      rsaprivateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      rsapublicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    },
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * The main app's ingestion-pipeline routes (admins only): they call the pipeline service (the
+ * reference's Airflow APIs) the way the reference's server does, with a bot token taken from
+ * `airflowConfiguration.authConfig.openmetadata.jwtToken` (env `OM_AUTH_JWT_TOKEN`).
+ *
+ * Demo mode: while that value is the reference's placeholder (and NODE_ENV is not production),
+ * the app does the documented setup step itself — it generates a token for `ingestion-bot` at the
+ * first pipeline call and keeps it in memory (it is shown nowhere). Like an admin's "Generate
+ * token", that replaces ingestion-bot's previous token. A kept token that is revoked is NOT
+ * silently replaced: calls then fail with 502 until the server restarts or OM_AUTH_JWT_TOKEN is set,
+ * so an admin's revocation means what it says.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { JwtGate } from '../lib/index.js';
+import { ApiError, PipelineServiceError } from '../lib/index.js';
+import { createPipelineServiceClient, PLACEHOLDER_BOT_TOKEN } from '../lib/client/index.js';
+
+/** The bot the demo mode mints a token for. */
+export const PIPELINE_BOT = 'ingestion-bot';
+/** Base path of the routes, as in the reference. */
+export const INGESTION_PIPELINES_PATH = '/api/v1/services/ingestionPipelines';
+
+/** Demo tokens last a day; a kept token this close to its expiry is replaced, ms. */
+const DEMO_EXPIRY = '1';
+const RENEW_BEFORE_MS = 60_000;
+/** How long a new token may take to reach the pipeline service's view of the store, and the wait, ms. */
+const JUST_MINTED_MS = 2000;
+const PEER_SYNC_MS = 500;
+
+export interface PipelinesRouterOptions {
+  /**
+   * Mint a token for `ingestion-bot` while `OM_AUTH_JWT_TOKEN` is the placeholder.
+   * Default: `NODE_ENV !== 'production'` (in production the placeholder stops the start).
+   */
+  demoToken?: boolean;
+}
+
+/**
+ * `POST /api/v1/services/ingestionPipelines/deploy/:name` (body: the pipeline definition),
+ * `POST …/trigger/:name` and `GET …/status/:name`, for admins. Mount after `gate.authenticate`.
+ *
+ * Without a token (the placeholder, outside demo mode) the app still starts — pipelines are an
+ * optional integration — with a warning, and the routes answer 502 saying what to set.
+ *
+ * @throws ConfigError at creation for an unusable `apiEndpoint` or `authProvider`, naming the field.
+ */
+export function createPipelinesRouter(gate: JwtGate, options: PipelinesRouterOptions = {}): Router {
+  const airflow = gate.config.airflowConfiguration;
+  const token = airflow.authConfig.openmetadata.jwtToken.trim();
+  const unset = token === '' || token === PLACEHOLDER_BOT_TOKEN;
+  const demo = unset && (options.demoToken ?? process.env.NODE_ENV !== 'production');
+  const field = gate.config.provenance.describe('airflowConfiguration.authConfig.openmetadata.jwtToken');
+  const notSet = `${field} is not set: generate a token for ${PIPELINE_BOT} in Settings → Bots and set OM_AUTH_JWT_TOKEN to it`;
+  const demoToken = demo ? keptDemoToken(gate) : undefined;
+  if (unset && !demo) console.warn(`jwt-gate example: pipelines are disabled: ${notSet}.`);
+  const client = createPipelineServiceClient(airflow, {
+    provenance: gate.config.provenance,
+    ...(demoToken ? { tokenProvider: () => demoToken.get() } : {}),
+    ...(unset && !demo ? { tokenProvider: () => Promise.reject(new Error(notSet)) } : {}),
+  });
+
+  const router = express.Router({ caseSensitive: true, strict: true });
+  router.use(INGESTION_PIPELINES_PATH, gate.requireAdmin, express.json({ limit: '256kb' }));
+  router.post(
+    `${INGESTION_PIPELINES_PATH}/deploy/:name`,
+    relay(demoToken, (req) => {
+      const definition = isObject(req.body) ? req.body : {};
+      return client.deployPipeline(req.params.name, definition);
+    }),
+  );
+  router.post(
+    `${INGESTION_PIPELINES_PATH}/trigger/:name`,
+    relay(demoToken, (req) => client.triggerPipeline(req.params.name)),
+  );
+  router.get(
+    `${INGESTION_PIPELINES_PATH}/status/:name`,
+    relay(demoToken, (req) => client.pipelineStatus(req.params.name)),
+  );
+  return router;
+}
+
+/** Answers `{name, pipelineService: <its answer>}`, or a 502 that says what went wrong and the fix. */
+type NamedRequest = Request<{ name: string }>;
+
+function relay(demoToken: DemoToken | undefined, call: (req: NamedRequest) => Promise<unknown>) {
+  const attempt = async (req: NamedRequest): Promise<unknown> => {
+    try {
+      return await call(req);
+    } catch (err) {
+      if (!(err instanceof PipelineServiceError && err.status === 401 && demoToken?.justMinted())) throw err;
+      // A token minted a moment ago may not have reached the pipeline service's view of the shared
+      // bot store yet (SQLite changes are polled): one retry, once that delivery time has passed.
+      await delay(PEER_SYNC_MS);
+      return await call(req);
+    }
+  };
+  return async function callPipelineService(
+    req: NamedRequest,
+    res: Response,
+    next: NextFunction,
+  ): Promise<void> {
+    try {
+      res.json({ name: req.params.name, pipelineService: await attempt(req) });
+    } catch (err) {
+      next(err instanceof PipelineServiceError ? badGateway(err, demoToken !== undefined) : err);
+    }
+  };
+}
+
+function badGateway(err: PipelineServiceError, demo: boolean): ApiError {
+  if (err.status !== 401)
+    return new ApiError(502, 'ERR_PIPELINE_SERVICE_FAILED', err.message, { cause: err });
+  const said = err.serverMessage === undefined ? '' : ` It said: "${err.serverMessage}"`;
+  const fix = demo
+    ? `restart this server to have it generate a new one (demo mode), or generate a token for ${PIPELINE_BOT} in Settings → Bots and set OM_AUTH_JWT_TOKEN to it`
+    : `generate a new token for ${PIPELINE_BOT} in Settings → Bots, set OM_AUTH_JWT_TOKEN (airflowConfiguration.authConfig.openmetadata.jwtToken) to it and restart this server`;
+  return new ApiError(
+    502,
+    'ERR_PIPELINE_SERVICE_FAILED',
+    `The pipeline service rejected the bot token of ${PIPELINE_BOT} (401): the token has been revoked or replaced, or has expired.${said} To fix it, ${fix}.`,
+    { cause: err },
+  );
+}
+
+interface DemoToken {
+  get(): Promise<string>;
+  /** The kept token was minted less than `JUST_MINTED_MS` ago. */
+  justMinted(): boolean;
+}
+
+/** Demo mode's token: generated at first use, kept, replaced only when it is about to expire. */
+function keptDemoToken(gate: JwtGate): DemoToken {
+  let kept: Promise<{ token: string; expiresAt: number | null }> | undefined;
+  let mintedAt = -Infinity;
+  const generate = async (): Promise<{ token: string; expiresAt: number | null }> => {
+    const minted = await gate.bots.generateToken(PIPELINE_BOT, DEMO_EXPIRY, 'example-app (pipeline demo)');
+    mintedAt = Date.now();
+    return { token: minted.JWTToken, expiresAt: minted.JWTTokenExpiresAt };
+  };
+  const use = async (): Promise<string> => {
+    const pending = (kept ??= generate());
+    const current = await pending.catch((err: unknown) => {
+      if (kept === pending) kept = undefined; // a failed generation is retried at the next call
+      throw err;
+    });
+    if (current.expiresAt !== null && Date.now() > current.expiresAt - RENEW_BEFORE_MS) {
+      if (kept === pending) kept = undefined;
+      return use();
+    }
+    return current.token;
+  };
+  return { get: use, justMinted: () => Date.now() - mintedAt < JUST_MINTED_MS };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
