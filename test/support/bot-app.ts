@@ -6,7 +6,10 @@
  *   const { app, gate } = await startBotApp(sso, { store: new MemoryStore() });
  *   await request(app).put('/api/v1/bots/x/token').set(bearer(sso.token('admin'))).send({ JWTTokenExpiry: '7' });
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import express, { type Express } from 'express';
+import { generateKeyFiles } from '../../lib/keys/generate-key-files.js';
 import type { JwtGateOptions, ResolvedConfig } from '../../lib/config/types.js';
 import { createJwtGate, type JwtGate, type JwtGateDependencies } from '../../lib/gate.js';
 import { type JwksServer, publicJwk, startJwksServer } from './jwks-server.js';
@@ -100,4 +103,36 @@ export async function eventually(
     if (Date.now() - started > timeoutMs) throw new Error(`${what} not reached within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Writes `<dir>/keys/*` (a fresh key pair) and `<dir>/jwt-gate.yaml` naming them, the SSO above and
+ * `databaseUrl` (relative sqlite paths resolve against `dir`) — what the app and the CLI both read.
+ * Returns the YAML's path.
+ */
+export async function writeBotConfig(dir: string, sso: SsoFixture, databaseUrl: string): Promise<string> {
+  await generateKeyFiles(join(dir, 'keys'));
+  const path = join(dir, 'jwt-gate.yaml');
+  writeFileSync(
+    path,
+    [
+      'jwtTokenConfiguration:',
+      '  rsapublicKeyFilePath: ./keys/public_key.der',
+      '  rsaprivateKeyFilePath: ./keys/private_key.der',
+      `  jwtissuer: ${ISSUER}`,
+      '  keyId: test-kid',
+      'authenticationConfiguration:',
+      '  provider: custom-oidc',
+      `  publicKeyUrls: [${sso.server.jwksUri}]`,
+      `  authority: ${SSO_ISSUER}`,
+      `  clientId: ${SSO_AUDIENCE}`,
+      'authorizerConfiguration:',
+      `  adminPrincipals: [${ADMINS.join(', ')}]`,
+      '  principalDomain: example.com',
+      'database:',
+      `  url: ${JSON.stringify(databaseUrl)}`,
+      '',
+    ].join('\n'),
+  );
+  return path;
 }
