@@ -8,8 +8,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import express from 'express';
 import type { Locator, Page } from 'playwright-core';
+import request from 'supertest';
 import { startExample, type RunningExample } from '../example-app/start.js';
+import { ConfigError } from '../lib/errors.js';
+import { createBotsPageRouter } from '../lib/http/bots-page/index.js';
 import { launchChromium, type RunningChromium } from './support/browser.js';
 
 const ARTIFACTS = path.resolve('test-artifacts');
@@ -227,6 +231,71 @@ describe('Settings → Bots page (headless Chromium)', function () {
 function byTestId(page: Page, id: string): Locator {
   return page.getByTestId(id);
 }
+
+describe('createBotsPageRouter()', function () {
+  const options = {
+    authority: 'https://sso.example.com/realms/main',
+    clientId: 'bots-page',
+    callbackUrl: 'https://api.example.com/admin/bots/callback',
+    basePath: '/admin/bots',
+  };
+
+  it('serves the page, its callback and config at the chosen basePath, with asset URLs under it', async function () {
+    const app = express().use(createBotsPageRouter(options));
+    const page = await request(app)
+      .get('/admin/bots')
+      .expect(200)
+      .expect('Content-Type', /text\/html/);
+    assert.match(page.text, /<script type="module" src="\/admin\/bots\/bots-page\.js"><\/script>/);
+    assert.doesNotMatch(page.text, /%[A-Z_]+%/, 'every placeholder is filled');
+    await request(app).get('/admin/bots/callback').expect(200, page.text);
+    const config = await request(app).get('/admin/bots/config.json').expect(200);
+    assert.deepEqual(config.body, {
+      authority: options.authority,
+      clientId: 'bots-page',
+      redirectUri: options.callbackUrl,
+      pageUrl: 'https://api.example.com/admin/bots',
+      scope: 'openid profile email',
+      apiBase: '',
+    });
+    assert.match(page.headers['content-security-policy']!, /connect-src 'self' https:\/\/sso\.example\.com;/);
+    await request(app).get('/settings/bots').expect(404);
+  });
+
+  it("allows Google's token endpoint when the authority is Google", async function () {
+    const app = express().use(
+      createBotsPageRouter({
+        authority: 'https://accounts.google.com',
+        clientId: 'x.apps.googleusercontent.com',
+        callbackUrl: 'https://api.example.com/settings/bots/callback',
+      }),
+    );
+    const page = await request(app).get('/settings/bots').expect(200);
+    assert.match(
+      page.headers['content-security-policy']!,
+      /connect-src 'self' https:\/\/accounts\.google\.com https:\/\/oauth2\.googleapis\.com;/,
+    );
+  });
+
+  it('refuses, at creation, options the page could not work with, naming the option', function () {
+    const refuses = (overrides: Record<string, unknown>, message: RegExp): void => {
+      assert.throws(
+        () =>
+          createBotsPageRouter({ ...options, ...overrides }),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      );
+    };
+    refuses({ clientId: '' }, /"clientId".*AUTHENTICATION_CLIENT_ID/);
+    refuses({ callbackUrl: '' }, /"callbackUrl".*AUTHENTICATION_CALLBACK_URL/);
+    refuses(
+      { callbackUrl: 'https://api.example.com/elsewhere/callback' },
+      /"callbackUrl".*\/admin\/bots\/callback/,
+    );
+    refuses({ authority: 'accounts.google.com' }, /"authority".*AUTHENTICATION_AUTHORITY/);
+    refuses({ basePath: 'admin/bots/' }, /"basePath"/);
+    refuses({ staticDir: '/nonexistent' }, /cannot read .*index\.html/);
+  });
+});
 
 /** Waits until the one-time token field holds a token other than `previous`, and returns it. */
 async function waitForNewToken(page: Page, previous: string): Promise<string> {
