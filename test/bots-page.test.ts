@@ -280,8 +280,7 @@ describe('createBotsPageRouter()', function () {
   it('refuses, at creation, options the page could not work with, naming the option', function () {
     const refuses = (overrides: Record<string, unknown>, message: RegExp): void => {
       assert.throws(
-        () =>
-          createBotsPageRouter({ ...options, ...overrides }),
+        () => createBotsPageRouter({ ...options, ...overrides }),
         (err: unknown) => err instanceof ConfigError && message.test(err.message),
       );
     };
