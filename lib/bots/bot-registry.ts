@@ -116,6 +116,10 @@ export class BotRegistry implements BotTokenGuard {
    */
   reloadBot(botName: string): Promise<void> {
     return new Promise<void>((resolve) => {
+      if (this.#closed) {
+        resolve();
+        return;
+      }
       const waiters = this.#pending.get(botName) ?? [];
       waiters.push(() => resolve());
       this.#pending.set(botName, waiters);
@@ -151,6 +155,10 @@ export class BotRegistry implements BotTokenGuard {
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
     clearInterval(this.#flushTimer);
     clearTimeout(this.#retryTimer);
+    // Nobody waits forever on a reload that will not run now.
+    for (const waiters of this.#pending.values()) for (const settle of waiters) settle();
+    this.#pending.clear();
+    for (const settle of this.#fullWaiters.splice(0)) settle(new Error('The bot registry is closed.'));
     await this.flush();
   }
 
@@ -172,6 +180,10 @@ export class BotRegistry implements BotTokenGuard {
 
   #enqueueFull(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      if (this.#closed) {
+        reject(new Error('The bot registry is closed.'));
+        return;
+      }
       this.#fullWanted = true;
       this.#fullWaiters.push((error) => (error === undefined ? resolve() : reject(error)));
       void this.#drain();
