@@ -169,4 +169,6 @@ export interface ConfigProvenance {
 export type DeepPartial<T> = {
   [K in keyof T]?: T[K] extends Array<infer U> ? U[] : T[K] extends object ? DeepPartial<T[K]> : T[K];
 };
-export type JwtGateOptions = DeepPartial<Omit<ResolvedConfig, 'provenance' | 'baseDir'>> & { baseDir?: string };
+export type JwtGateOptions = DeepPartial<Omit<ResolvedConfig, 'provenance' | 'baseDir'>> & {
+  baseDir?: string;
+};

@@ -9,7 +9,11 @@ import type { Principal } from '../verify/principal.js';
  *
  * @example router.post('/pipelines', requirePrincipal((p) => p.isBot, 'Only bots may deploy pipelines.'))
  */
-export function requirePrincipal(allowed: (principal: Principal) => boolean, denial: string, realm = 'jwt-gate'): RequestHandler {
+export function requirePrincipal(
+  allowed: (principal: Principal) => boolean,
+  denial: string,
+  realm = 'jwt-gate',
+): RequestHandler {
   return function jwtGateGuard(req, _res, next) {
     const principal = req.user;
     if (principal === undefined) next(new MissingTokenError().setRealm(realm));
@@ -27,7 +31,10 @@ export function requireAdmin(realm?: string): RequestHandler {
  * Requires claims with exactly these values (arrays: the claim must contain the value), e.g.
  * `requireClaims({ groups: 'data-stewards' })`.
  */
-export function requireClaims(required: Readonly<Record<string, string | number | boolean>>, realm?: string): RequestHandler {
+export function requireClaims(
+  required: Readonly<Record<string, string | number | boolean>>,
+  realm?: string,
+): RequestHandler {
   const entries = Object.entries(required);
   return requirePrincipal(
     (p) =>

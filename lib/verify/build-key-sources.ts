@@ -119,5 +119,5 @@ function toList(value: string | string[]): string[] {
 }
 
 function describe(source: KeySource): string {
-  return source.kind === 'self' ? 'this server\'s own keys (jwtTokenConfiguration.jwtissuer)' : source.name;
+  return source.kind === 'self' ? "this server's own keys (jwtTokenConfiguration.jwtissuer)" : source.name;
 }

@@ -34,25 +34,32 @@ export function createPrincipalPolicy(
       if (mapping) {
         name = stringClaim(claims, mapping.username);
         if (name === undefined) throw principalError(`the token has no "${mapping.username}" claim`);
-        if (mapping.email && rawEmail === undefined) throw principalError(`the token has no "${mapping.email}" claim`);
-        if (rawEmail !== undefined && emailUnverified) throw principalError('its email is not verified by the identity provider');
+        if (mapping.email && rawEmail === undefined)
+          throw principalError(`the token has no "${mapping.email}" claim`);
+        if (rawEmail !== undefined && emailUnverified)
+          throw principalError('its email is not verified by the identity provider');
         name = asciiLower(name);
       } else {
         const claim = claimOrder.find((c) => stringClaim(claims, c) !== undefined);
         if (claim === undefined) throw principalError(`it has none of the claims ${claimOrder.join(', ')}`);
-        if (claim === emailClaim && emailUnverified) throw principalError('its email is not verified by the identity provider');
+        if (claim === emailClaim && emailUnverified)
+          throw principalError('its email is not verified by the identity provider');
         name = asciiLower(beforeAt(stringClaim(claims, claim) ?? ''));
       }
-      if (!isPrintableName(name)) throw principalError('its principal name is empty or has control characters');
+      if (!isPrintableName(name))
+        throw principalError('its principal name is empty or has control characters');
 
       const isBot = own && claims.isBot === true;
-      const tokenType = own && typeof claims.tokenType === 'string' && TOKEN_TYPES.has(claims.tokenType)
-        ? (claims.tokenType as TokenType)
-        : null;
+      const tokenType =
+        own && typeof claims.tokenType === 'string' && TOKEN_TYPES.has(claims.tokenType)
+          ? (claims.tokenType as TokenType)
+          : null;
       if (!own && authorizer.enforcePrincipalDomain) {
         const emailDomain = email === null ? undefined : asciiLower(afterAt(email));
         if (emailDomain !== domain) {
-          throw new InsufficientScopeError(`Only users of the domain ${authorizer.principalDomain} may use this service.`);
+          throw new InsufficientScopeError(
+            `Only users of the domain ${authorizer.principalDomain} may use this service.`,
+          );
         }
       }
       const exp = claims.exp;
@@ -74,7 +81,9 @@ export function createPrincipalPolicy(
 }
 
 /** `["username:preferred_username", "email:upn"]` → `{username, email}`; validated at start. */
-function parseMapping(entries: readonly string[]): { username: string; email: string | undefined } | undefined {
+function parseMapping(
+  entries: readonly string[],
+): { username: string; email: string | undefined } | undefined {
   if (entries.length === 0) return undefined;
   const map = new Map<string, string>();
   for (const entry of entries) {
@@ -88,7 +97,9 @@ function parseMapping(entries: readonly string[]): { username: string; email: st
   }
   const username = map.get('username');
   if (username === undefined) {
-    throw new ConfigError('authenticationConfiguration.jwtPrincipalClaimsMapping needs a "username:<claim>" entry.');
+    throw new ConfigError(
+      'authenticationConfiguration.jwtPrincipalClaimsMapping needs a "username:<claim>" entry.',
+    );
   }
   return { username, email: map.get('email') };
 }

@@ -29,7 +29,10 @@ export function createSelfKeySource(keySet: KeySet, issuer: string, audience: st
       const key = lookup(kid, alg);
       if (key !== undefined) return Promise.resolve(key);
       return Promise.reject(
-        new InvalidTokenError('ERR_TOKEN_KEY_UNKNOWN', 'The token was signed with a key this server does not publish.'),
+        new InvalidTokenError(
+          'ERR_TOKEN_KEY_UNKNOWN',
+          'The token was signed with a key this server does not publish.',
+        ),
       );
     },
     onKeysChanged: () => () => {},

@@ -38,7 +38,11 @@ export function createSourceStrategy(source: KeySource, ctx: StrategyContext): J
   return new JwtStrategy(
     {
       jwtFromRequest: (req) => tokenOf(req as RequestWithToken, ctx)?.token ?? null,
-      secretOrKeyProvider(req: RequestWithToken, _raw: string, done: (err: unknown, key?: string | Buffer) => void) {
+      secretOrKeyProvider(
+        req: RequestWithToken,
+        _raw: string,
+        done: (err: unknown, key?: string | Buffer) => void,
+      ) {
         let inspected: InspectedToken;
         try {
           inspected = checkForSource(tokenOf(req, ctx)!.inspected, source, ctx);
@@ -72,10 +76,17 @@ export function createSourceStrategy(source: KeySource, ctx: StrategyContext): J
 type JwtStrategyAlgorithms = NonNullable<ConstructorParameters<typeof JwtStrategy>[0]['algorithms']>;
 
 /** Checks that bind a token to this source, before any key lookup. */
-export function checkForSource(inspected: InspectedToken, source: KeySource, ctx: StrategyContext): InspectedToken {
+export function checkForSource(
+  inspected: InspectedToken,
+  source: KeySource,
+  ctx: StrategyContext,
+): InspectedToken {
   const { payload, header } = inspected;
   if (typeof payload.iss !== 'string' || !source.issuers.includes(payload.iss)) {
-    throw new InvalidTokenError('ERR_TOKEN_ISSUER_UNKNOWN', 'The token was not issued by an issuer this server trusts.');
+    throw new InvalidTokenError(
+      'ERR_TOKEN_ISSUER_UNKNOWN',
+      'The token was not issued by an issuer this server trusts.',
+    );
   }
   if (!source.algorithms.includes(header.alg)) {
     throw new InvalidTokenError(
@@ -110,7 +121,10 @@ export function assertBotTokenCurrent(principal: Principal, ctx: StrategyContext
   const now = ctx.now();
   const state = ctx.bots.check(principal.subject, principal.tokenId, now);
   if (state === 'revoked') {
-    throw new InvalidTokenError('ERR_TOKEN_REVOKED', 'This bot token has been revoked or replaced; generate a new one.');
+    throw new InvalidTokenError(
+      'ERR_TOKEN_REVOKED',
+      'This bot token has been revoked or replaced; generate a new one.',
+    );
   }
   if (state === 'unavailable') {
     throw new ServiceUnavailableError(
@@ -121,7 +135,10 @@ export function assertBotTokenCurrent(principal: Principal, ctx: StrategyContext
   if (principal.tokenId !== null) ctx.bots.noteUse(principal.tokenId, now);
 }
 
-function tokenOf(req: RequestWithToken, ctx: StrategyContext): { token: string; inspected: InspectedToken } | undefined {
+function tokenOf(
+  req: RequestWithToken,
+  ctx: StrategyContext,
+): { token: string; inspected: InspectedToken } | undefined {
   const cached = req[INSPECTED_TOKEN];
   if (cached !== undefined) return cached;
   const token = extractBearerToken(req);
@@ -139,16 +156,24 @@ export function toTokenError(err: unknown): JwtGateError {
   if (err instanceof JwtGateError) return err;
   const name = err instanceof Error ? err.name : '';
   const message = err instanceof Error ? err.message : '';
-  if (name === 'TokenExpiredError') return new InvalidTokenError('ERR_TOKEN_EXPIRED', 'The token has expired.');
-  if (name === 'NotBeforeError') return new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'The token is not valid yet.');
+  if (name === 'TokenExpiredError')
+    return new InvalidTokenError('ERR_TOKEN_EXPIRED', 'The token has expired.');
+  if (name === 'NotBeforeError')
+    return new InvalidTokenError('ERR_TOKEN_NOT_YET_VALID', 'The token is not valid yet.');
   if (message.startsWith('jwt audience invalid')) {
     return new InvalidTokenError('ERR_TOKEN_AUDIENCE_INVALID', 'The token was issued for another audience.');
   }
   if (message.startsWith('jwt issuer invalid')) {
-    return new InvalidTokenError('ERR_TOKEN_ISSUER_UNKNOWN', 'The token was not issued by an issuer this server trusts.');
+    return new InvalidTokenError(
+      'ERR_TOKEN_ISSUER_UNKNOWN',
+      'The token was not issued by an issuer this server trusts.',
+    );
   }
   if (message === 'invalid algorithm') {
-    return new InvalidTokenError('ERR_TOKEN_ALG_NOT_ALLOWED', 'The token is signed with an algorithm that is not accepted.');
+    return new InvalidTokenError(
+      'ERR_TOKEN_ALG_NOT_ALLOWED',
+      'The token is signed with an algorithm that is not accepted.',
+    );
   }
   return new InvalidTokenError('ERR_TOKEN_SIGNATURE_INVALID', 'The token signature is not valid.');
 }

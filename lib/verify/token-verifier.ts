@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { Passport } from 'passport';
 import type { Strategy as JwtStrategy } from 'passport-jwt';
-import { InvalidTokenError, JwtGateError } from '../errors.js';
+import type { JwtGateError } from '../errors.js';
+import { InvalidTokenError } from '../errors.js';
 import { inspectToken } from './inspect-token.js';
 import type { KeySources } from './build-key-sources.js';
 import type { Principal } from './principal.js';
@@ -76,7 +77,12 @@ export class TokenVerifier {
     const iss = inspected.payload.iss;
     const source = typeof iss === 'string' ? this.#sources.byIssuer.get(iss) : undefined;
     if (source === undefined) {
-      done(new InvalidTokenError('ERR_TOKEN_ISSUER_UNKNOWN', 'The token was not issued by an issuer this server trusts.'));
+      done(
+        new InvalidTokenError(
+          'ERR_TOKEN_ISSUER_UNKNOWN',
+          'The token was not issued by an issuer this server trusts.',
+        ),
+      );
       return;
     }
     (req as RequestWithToken)[INSPECTED_TOKEN] = { token, inspected };

@@ -50,7 +50,8 @@ export class VerifiedTokenCache {
   /** Drops every entry verified by `kid` of `source` (the key left the source's JWKS). */
   dropKey(source: string, kids: readonly string[]): void {
     for (const [key, entry] of this.#entries.entries()) {
-      if (entry.source === source && (entry.kid === undefined || kids.includes(entry.kid))) this.#entries.delete(key);
+      if (entry.source === source && (entry.kid === undefined || kids.includes(entry.kid)))
+        this.#entries.delete(key);
     }
   }
 
