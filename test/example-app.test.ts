@@ -1,0 +1,278 @@
+/**
+ * Acceptance tests of the example app, started the way `npm start` starts it (`startExample()`):
+ * dev keys generated on first start, the development SSO, jwt-gate in front of the catalog API.
+ * Tokens are real: an SSO login through the dev SSO, bot tokens from the bot API.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import request from 'supertest';
+import { generateKeyFiles, IngestionAuthError, runIngestion } from '../lib/index.js';
+import { loginWithAuthorizationCode } from '../example-app/dev-sso/index.js';
+import { startExample, type RunningExample } from '../example-app/start.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+describe('example app (npm start)', function () {
+  this.timeout(20_000);
+
+  let dir: string;
+  let keysDir: string;
+  let keysBeforeStart: boolean;
+  let app: RunningExample;
+  let adminToken: string;
+  let botToken: string;
+
+  before(async function () {
+    dir = mkdtempSync(path.join(tmpdir(), 'jwt-gate-example-'));
+    keysDir = path.join(dir, 'keys');
+    keysBeforeStart = existsSync(path.join(keysDir, 'private_key.der'));
+    app = await startExample({ port: 0, ssoPort: 0, databaseUrl: 'memory:', env: keyEnv(keysDir) });
+    adminToken = await ssoLogin(app, 'admin', 'admin');
+    const minted = await request(app.url)
+      .put('/api/v1/bots/ingestion-bot/token')
+      .auth(adminToken, { type: 'bearer' })
+      .send({ JWTTokenExpiry: '7' })
+      .expect(200);
+    botToken = minted.body.JWTToken as string;
+  });
+
+  after(async function () {
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('generates development keys on first start, the private key readable only by its owner', function () {
+    assert.equal(keysBeforeStart, false);
+    assert.equal(statSync(path.join(keysDir, 'private_key.der')).mode & 0o777, 0o600);
+    assert.ok(existsSync(path.join(keysDir, 'public_key.der')));
+  });
+
+  it('publishes a JWKS, without login, that an independent verifier accepts and a one-byte change defeats', async function () {
+    const res = await request(app.url).get('/api/v1/config/jwks').expect(200);
+    const jwks = createLocalJWKSet(res.body as JSONWebKeySet);
+    const { payload } = await jwtVerify(botToken, jwks, {
+      issuer: 'open-metadata.org',
+      audience: 'jwt-gate',
+    });
+    assert.equal(payload.sub, 'ingestion-bot');
+
+    const [header, body, signature] = botToken.split('.') as [string, string, string];
+    const i = Math.floor(signature.length / 2);
+    const tampered = `${header}.${body}.${signature.slice(0, i)}${signature[i] === 'A' ? 'B' : 'A'}${signature.slice(i + 1)}`;
+    await assert.rejects(jwtVerify(tampered, jwks), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
+    await request(app.url).get('/api/v1/tables').auth(tampered, { type: 'bearer' }).expect(401);
+  });
+
+  it('answers 401 with an RFC 6750 challenge and the reference body when no token is sent', async function () {
+    for (const [method, url] of [
+      ['get', '/api/v1/tables'],
+      ['post', '/api/v1/tables'],
+      ['post', '/api/v1/lineage'],
+      ['get', '/api/v1/users/loggedInUser'],
+    ] as const) {
+      const res = await request(app.url)[method](url).expect(401);
+      assert.match(res.headers['www-authenticate'] ?? '', /^Bearer realm="jwt-gate"/);
+      assert.equal(res.body.code, 401);
+      assert.match(res.body.message, /^Not Authorized!/);
+    }
+  });
+
+  it('lets an SSO admin and a bot create and list tables and lineage', async function () {
+    const created = await request(app.url)
+      .post('/api/v1/tables')
+      .auth(adminToken, { type: 'bearer' })
+      .send({ name: 'customers', columns: [{ name: 'id', dataType: 'BIGINT' }] })
+      .expect(201);
+    assert.equal(created.body.updatedBy, 'admin');
+    await request(app.url)
+      .post('/api/v1/tables')
+      .auth(botToken, { type: 'bearer' })
+      .send({ name: 'customer_orders', columns: [] })
+      .expect(201);
+    const edge = await request(app.url)
+      .post('/api/v1/lineage')
+      .auth(botToken, { type: 'bearer' })
+      .send({ from: 'customers', to: 'customer_orders' })
+      .expect(201);
+    assert.deepEqual(edge.body, { from: 'customers', to: 'customer_orders', addedBy: 'ingestion-bot' });
+
+    for (const token of [adminToken, botToken]) {
+      const list = await request(app.url).get('/api/v1/tables').auth(token, { type: 'bearer' }).expect(200);
+      const names = (list.body.data as Array<{ name: string }>).map((t) => t.name);
+      assert.ok(names.includes('customers') && names.includes('customer_orders'), names.join());
+    }
+  });
+
+  it('answers loggedInUser with the principal of an SSO user and of a bot', async function () {
+    const admin = await request(app.url)
+      .get('/api/v1/users/loggedInUser')
+      .auth(adminToken, { type: 'bearer' })
+      .expect(200);
+    assert.deepEqual(
+      {
+        name: admin.body.name,
+        email: admin.body.email,
+        isAdmin: admin.body.isAdmin,
+        isBot: admin.body.isBot,
+        issuer: admin.body.issuer,
+      },
+      { name: 'admin', email: 'admin@example.com', isAdmin: true, isBot: false, issuer: app.ssoIssuer },
+    );
+    assert.equal(admin.body.tokenType, null);
+    const bot = await request(app.url)
+      .get('/api/v1/users/loggedInUser')
+      .auth(botToken, { type: 'bearer' })
+      .expect(200);
+    assert.deepEqual(
+      {
+        name: bot.body.name,
+        isAdmin: bot.body.isAdmin,
+        isBot: bot.body.isBot,
+        tokenType: bot.body.tokenType,
+        source: bot.body.source,
+      },
+      { name: 'ingestion-bot', isAdmin: false, isBot: true, tokenType: 'BOT', source: 'self' },
+    );
+  });
+
+  it('runs the ingestion script against the API with the bot token from the workflow file', async function () {
+    const workflow = writeWorkflow(dir, app.url, botToken);
+    const { code, stdout, stderr } = await runScript(['example-app/ingest.ts', workflow]);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /tables created or updated\s+2/);
+    assert.match(stdout, /lineage edges added\s+1/);
+
+    const tables = await request(app.url)
+      .get('/api/v1/tables')
+      .auth(adminToken, { type: 'bearer' })
+      .expect(200);
+    const landed = (tables.body.data as Array<{ name: string; updatedBy: string }>).filter((t) =>
+      ['raw_orders', 'daily_revenue'].includes(t.name),
+    );
+    assert.deepEqual(landed.map((t) => [t.name, t.updatedBy]).sort(), [
+      ['daily_revenue', 'ingestion-bot'],
+      ['raw_orders', 'ingestion-bot'],
+    ]);
+    const lineage = await request(app.url)
+      .get('/api/v1/lineage')
+      .auth(adminToken, { type: 'bearer' })
+      .expect(200);
+    assert.ok(
+      (lineage.body.data as Array<{ from: string; to: string }>).some(
+        (e) => e.from === 'raw_orders' && e.to === 'daily_revenue',
+      ),
+    );
+  });
+
+  it('stops ingestion with a clear error once the bot token is replaced', async function () {
+    const workflow = writeWorkflow(dir, app.url, botToken);
+    await request(app.url)
+      .put('/api/v1/bots/ingestion-bot/token')
+      .auth(adminToken, { type: 'bearer' })
+      .send({ JWTTokenExpiry: '1' })
+      .expect(200);
+    await assert.rejects(runIngestion(workflow, undefined, { env: {} }), (err: unknown) => {
+      assert.ok(err instanceof IngestionAuthError);
+      assert.equal(err.status, 401);
+      assert.match(err.message, /revoked or replaced/);
+      assert.ok(!err.message.includes(botToken));
+      return true;
+    });
+  });
+
+  describe('in production (NODE_ENV=production)', function () {
+    it('refuses to start without keys, naming the setting', async function () {
+      const empty = mkdtempSync(path.join(tmpdir(), 'jwt-gate-example-prod-'));
+      try {
+        await assert.rejects(
+          startExample({
+            port: 0,
+            databaseUrl: 'memory:',
+            env: { ...keyEnv(path.join(empty, 'keys')), NODE_ENV: 'production' },
+          }),
+          { code: 'ERR_KEY_INVALID', message: /rsaprivateKeyFilePath/ },
+        );
+        assert.equal(
+          existsSync(path.join(empty, 'keys', 'private_key.der')),
+          false,
+          'no keys are generated in production',
+        );
+      } finally {
+        rmSync(empty, { recursive: true, force: true });
+      }
+    });
+
+    it('refuses the development SSO', async function () {
+      const keys = path.join(dir, 'prod-keys');
+      await generateKeyFiles(keys);
+      await assert.rejects(
+        startExample({
+          port: 0,
+          ssoPort: 0,
+          databaseUrl: 'memory:',
+          devSso: true,
+          env: { ...keyEnv(keys), NODE_ENV: 'production' },
+        }),
+        { code: 'ERR_CONFIG_INVALID', message: /development SSO is refused when NODE_ENV=production/ },
+      );
+    });
+  });
+});
+
+function keyEnv(keysDir: string): NodeJS.ProcessEnv {
+  return {
+    RSA_PRIVATE_KEY_FILE_PATH: path.join(keysDir, 'private_key.der'),
+    RSA_PUBLIC_KEY_FILE_PATH: path.join(keysDir, 'public_key.der'),
+  };
+}
+
+/** A real authorization-code + PKCE login at the app's dev SSO; returns the ID token. */
+async function ssoLogin(app: RunningExample, username: string, password: string): Promise<string> {
+  const auth = app.config.authenticationConfiguration;
+  const { idToken } = await loginWithAuthorizationCode({
+    baseUrl: app.ssoIssuer!,
+    issuer: app.ssoIssuer!,
+    clientId: auth.clientId,
+    redirectUri: auth.callbackUrl,
+    username,
+    password,
+  });
+  return idToken;
+}
+
+/** The reference's workflow shape, the token kept in a file next to it (the recommended form). */
+function writeWorkflow(dir: string, url: string, token: string): string {
+  writeFileSync(path.join(dir, 'ingestion-bot.token'), token, { mode: 0o600 });
+  const file = path.join(dir, 'workflow.yaml');
+  writeFileSync(
+    file,
+    [
+      'source: { type: postgres, serviceName: local_shop }',
+      'sink: { type: metadata-rest, config: {} }',
+      'workflowConfig:',
+      '  openMetadataServerConfig:',
+      `    hostPort: ${url}/api`,
+      '    authProvider: openmetadata',
+      '    securityConfig:',
+      '      jwtToken: ./ingestion-bot.token',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+function runScript(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
