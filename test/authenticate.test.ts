@@ -34,6 +34,7 @@ async function createServer(
         ...options.authenticationConfiguration,
       },
       authorizerConfiguration: { adminPrincipals: ['admin'], ...options.authorizerConfiguration },
+      database: { url: 'memory:' },
     },
     { keySet: testKeySet(), ...deps },
   );
