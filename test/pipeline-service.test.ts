@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { PIPELINE_SERVICE_PATHS } from '../lib/client/index.js';
 import { createJwtGate, generateKeyFiles, loadConfig, type JwtGate } from '../lib/index.js';
+import { PIPELINE_SERVICE_CONFIG_PATH, startPipelineService } from '../example-app/pipeline-service/start.js';
 import { DEFAULT_CONFIG_PATH, startExample, type RunningExample } from '../example-app/start.js';
 import { rsaPair, signJwt } from './support/tokens.js';
 
@@ -117,6 +118,31 @@ describe('pipeline service (separate process) called by the main app with a bot 
       .get(`${PIPELINE_SERVICE_PATHS.status}/sample_data`)
       .auth(configuredToken, { type: 'bearer' })
       .expect(200);
+    const health = await request(pipelineUrl).get(PIPELINE_SERVICE_PATHS.health).expect(200);
+    assert.equal(health.body.status, 'healthy');
+  });
+
+  it("without trustBotClaims a peer sees the main app's bot tokens as no bots at all", async function () {
+    const configPath = path.join(dir, 'untrusting-pipeline-service.yaml');
+    const yaml = readFileSync(PIPELINE_SERVICE_CONFIG_PATH, 'utf8');
+    assert.match(yaml, /trustBotClaims: true/);
+    writeFileSync(configPath, yaml.replace('trustBotClaims: true', 'trustBotClaims: false'));
+    const untrusting = await startPipelineService({
+      configPath,
+      port: 0,
+      databaseUrl: main.config.database.url,
+      env: { OM_JWKS_URL: `${main.url}${JWKS_PATH}` },
+    });
+    try {
+      const res = await request(untrusting.url)
+        .post(PIPELINE_SERVICE_PATHS.deploy)
+        .auth(configuredToken, { type: 'bearer' })
+        .send({ name: 'x' })
+        .expect(403);
+      assert.equal(res.body.errorCode, 'ERR_FORBIDDEN');
+    } finally {
+      await untrusting.close();
+    }
   });
 
   it('never fetches the JWKS more than its cache rules allow, even under a flood of unknown kids', async function () {
