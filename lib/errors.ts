@@ -62,7 +62,10 @@ export class JwtGateError extends Error {
 
 /** A configuration or key problem found at start-up. The message names the field and the fix. */
 export class ConfigError extends JwtGateError {
-  constructor(message: string, options?: JwtGateErrorOptions & { code?: 'ERR_CONFIG_INVALID' | 'ERR_KEY_INVALID' }) {
+  constructor(
+    message: string,
+    options?: JwtGateErrorOptions & { code?: 'ERR_CONFIG_INVALID' | 'ERR_KEY_INVALID' },
+  ) {
     super(options?.code ?? 'ERR_CONFIG_INVALID', message, options);
   }
 }
@@ -128,7 +131,12 @@ export class BearerError extends HttpError {
 /** 401 with no error code: the request carried no credentials (RFC 6750 §3.1). */
 export class MissingTokenError extends BearerError {
   constructor() {
-    super(401, undefined, 'ERR_TOKEN_MISSING', 'Authentication is required: send Authorization: Bearer <token>.');
+    super(
+      401,
+      undefined,
+      'ERR_TOKEN_MISSING',
+      'Authentication is required: send Authorization: Bearer <token>.',
+    );
   }
 }
 
@@ -181,7 +189,12 @@ export function conflict(message: string): ApiError {
   return new ApiError(409, 'ERR_CONFLICT', message);
 }
 
-/** RFC 7230 quoted-string: escape `\` and `"`, drop control characters. */
+/**
+ * `error_description` may hold only printable ASCII without `"` and `\` (RFC 6750 §3); anything
+ * else becomes a space or an apostrophe, so no message can break the header (Node refuses
+ * non-Latin-1 header values with a 500).
+ */
 function quote(value: string): string {
-  return value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\u0000-\u001f\u007f]/g, ' ');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
+  return value.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/[^\x20-\x7e]|["\\]/g, "'");
 }

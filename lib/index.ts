@@ -63,6 +63,16 @@ export { createHealthRouter, HEALTH_PATH } from './http/health-router.js';
 export type { HealthReport } from './http/health-router.js';
 export { createErrorHandler } from './http/error-handler.js';
 export { requireAdmin, requireClaims, requirePrincipal } from './http/guards.js';
+export { createBotsRouter } from './http/bots-router.js';
+export type { BotsRouterOptions } from './http/bots-router.js';
+export { createBotsPageRouter } from './http/bots-page/index.js';
+export type { BotsPageOptions } from './http/bots-page/index.js';
+
+// Bots.
+export { BotService, DEFAULT_BOTS } from './bots/bot-service.js';
+export type { BotTokenMetadata, BotView, NewBot } from './bots/bot-service.js';
+export { BotRegistry } from './bots/bot-registry.js';
+export { BOT_NAME_PATTERN } from './bots/bot-name.js';
 
 // Store.
 export { openStore } from './store/open-store.js';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { loadConfig } from '../lib/config/load-config.js';
+import { SqliteStore } from '../lib/store/sqlite-store.js';
 import {
   type BotApp,
   bearer,
@@ -122,5 +123,21 @@ describe('bots on SQLite', function () {
     const audit = await server.gate.bots.listAudit({ botName: 'etl', limit: 1 });
     assert.equal(audit[0]?.actor, 'cli');
     assert.equal(audit[0]?.action, 'token.revoke');
+  });
+  it('accepts a token minted a moment ago by another instance before hearing of it, and no older one', async function () {
+    const a = await start();
+    // B polls for changes only once a minute: it learns of A's token only by re-reading the bot.
+    const config = loadConfig({ path: configPath });
+    const store = new SqliteStore({ path: join(dir, 'data', 'bots.db'), pollIntervalMs: 60_000 });
+    const b = await startBotApp(sso, { store }, config);
+    opened.push(b);
+    const first = await generate(a, 'ingestion-bot');
+    assert.equal((await tables(b, first)).status, 200, 'B re-reads the bot for a newer token');
+    const second = await generate(a, 'ingestion-bot');
+    assert.equal((await tables(b, second)).status, 200);
+    const old = await tables(b, first);
+    assert.equal(old.status, 401, 'B knows the newer token now, so the older one is refused at once');
+    assert.equal(old.body.errorCode, 'ERR_TOKEN_REVOKED');
+    await store.close();
   });
 });

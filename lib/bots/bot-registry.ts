@@ -23,6 +23,12 @@ type Waiter = (error?: Error) => void;
 /** More buffered uses than this trigger an early flush (a bound, not a tuning knob). */
 const MAX_BUFFERED_USES = 10_000;
 
+/** Least time between two store reads caused by one token newer than we know, ms. */
+const REFRESH_INTERVAL_MS = 1000;
+
+/** Bound of the per-token bookkeeping above (cleared when reached; it only limits re-reads). */
+const MAX_TRACKED_TOKENS = 10_000;
+
 /**
  * Which token is each bot's current one, held in memory so the per-request check is two lookups
  * (DESIGN §2.3). Warmed from the store at `init()`, then kept current by the store's change
@@ -40,8 +46,12 @@ export class BotRegistry implements BotTokenGuard {
   readonly #minRetryMs: number;
   readonly #maxRetryMs: number;
 
-  /** botName → jti of its current token. */
-  readonly #current = new Map<string, string>();
+  /** botName → its current token (jti, issued at epoch ms). */
+  readonly #current = new Map<string, { jti: string; issuedAt: number }>();
+  /** jti → when a request carrying it last caused a re-read of its bot (epoch ms). */
+  readonly #refreshedAt = new Map<string, number>();
+  /** jtis seen retired (replaced, revoked, bot deleted): refused without a re-read. */
+  readonly #retired = new Set<string>();
   /** Nothing is known-fresh: before init, during a store outage, after a failed full reload. */
   #allStale = true;
   /** Bots whose last reload failed. */
@@ -86,11 +96,30 @@ export class BotRegistry implements BotTokenGuard {
     await this.#enqueueFull();
   }
 
-  /** The per-request check: `valid` only for the bot's current token, when its state is known. */
-  check(botName: string, jti: string | null, _nowMs: number): BotTokenState {
+  /**
+   * The per-request check: `valid` only for the bot's current token, when its state is known.
+   * A token issued no earlier than the current one we know of may have been minted a moment ago on
+   * another instance: `unknown`, so the caller `refresh()`es that bot — at most once a second per
+   * token, and never for a token seen retired. Only tokens signed by our key get here, so this
+   * costs the store at most one read a second per token ever minted.
+   */
+  check(botName: string, jti: string | null, nowMs: number, issuedAtMs?: number): BotTokenState {
     if (this.#allStale || this.#staleBots.has(botName)) return 'unavailable';
     // Expiry is the verifier's (with clock tolerance); here only "is this the current token".
-    return jti !== null && this.#current.get(botName) === jti ? 'valid' : 'revoked';
+    const current = this.#current.get(botName);
+    if (jti !== null && current?.jti === jti) return 'valid';
+    if (jti === null || issuedAtMs === undefined || this.#retired.has(jti)) return 'revoked';
+    if (current !== undefined && issuedAtMs < current.issuedAt) return 'revoked';
+    if (nowMs - (this.#refreshedAt.get(jti) ?? Number.NEGATIVE_INFINITY) < REFRESH_INTERVAL_MS)
+      return 'revoked';
+    if (this.#refreshedAt.size >= MAX_TRACKED_TOKENS) this.#refreshedAt.clear();
+    this.#refreshedAt.set(jti, nowMs);
+    return 'unknown';
+  }
+
+  /** Re-reads one bot after `check()` said `unknown`. Never rejects. */
+  refresh(botName: string): Promise<void> {
+    return this.reloadBot(botName);
   }
 
   /** Buffers a use; written in batches by `flush()` (every `flushIntervalMs` and at close). */
@@ -221,9 +250,9 @@ export class BotRegistry implements BotTokenGuard {
       for (const settle of waiters) settle(failure);
       return;
     }
-    const next = new Map(tokens.map((t) => [t.botName, t.jti]));
+    const next = new Map(tokens.map((t) => [t.botName, { jti: t.jti, issuedAt: t.issuedAt }]));
     for (const [botName, old] of this.#current) {
-      if (next.get(botName) !== old) this.#onTokenRetired(old);
+      if (next.get(botName)?.jti !== old.jti) this.#retire(old.jti);
     }
     this.#current.clear();
     for (const [botName, jti] of next) this.#current.set(botName, jti);
@@ -262,8 +291,14 @@ export class BotRegistry implements BotTokenGuard {
   #apply(botName: string, token: BotTokenRecord | null): void {
     const old = this.#current.get(botName);
     if (token === null) this.#current.delete(botName);
-    else this.#current.set(botName, token.jti);
-    if (old !== undefined && old !== token?.jti) this.#onTokenRetired(old);
+    else this.#current.set(botName, { jti: token.jti, issuedAt: token.issuedAt });
+    if (old !== undefined && old.jti !== token?.jti) this.#retire(old.jti);
+  }
+
+  #retire(jti: string): void {
+    if (this.#retired.size >= MAX_TRACKED_TOKENS) this.#retired.clear();
+    this.#retired.add(jti);
+    this.#onTokenRetired(jti);
   }
 
   #scheduleRetry(): void {

@@ -1,5 +1,9 @@
-/** Outcome of the revocation check of one of our own bot tokens. */
-export type BotTokenState = 'valid' | 'revoked' | 'unavailable';
+/**
+ * Outcome of the revocation check of one of our own bot tokens. `unknown`: the token is newer than
+ * the bot's current token as this instance knows it (minted a moment ago on another instance) —
+ * the caller refreshes that bot once and checks again.
+ */
+export type BotTokenState = 'valid' | 'revoked' | 'unavailable' | 'unknown';
 
 /**
  * The bot-token state check the verifier runs on every request carrying one of our `BOT` tokens
@@ -7,7 +11,9 @@ export type BotTokenState = 'valid' | 'revoked' | 'unavailable';
  * read and the answer is not known) makes the request fail closed with 503.
  */
 export interface BotTokenGuard {
-  check(botName: string, jti: string | null, nowMs: number): BotTokenState;
+  check(botName: string, jti: string | null, nowMs: number, issuedAtMs?: number): BotTokenState;
+  /** Re-reads one bot from the store (after `unknown`); never rejects. */
+  refresh?(botName: string): Promise<void>;
   /** Records a use for `last used at`, batched: never a write per request. */
   noteUse(jti: string, nowMs: number): void;
 }

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Request } from 'express';
 import { Strategy as JwtStrategy } from 'passport-jwt';
 import { InvalidTokenError, JwtGateError, ServiceUnavailableError } from '../errors.js';
-import type { BotTokenGuard } from './bot-token-guard.js';
+import type { BotTokenGuard, BotTokenState } from './bot-token-guard.js';
 import { extractBearerToken } from './extract-token.js';
 import { type InspectedToken, inspectToken } from './inspect-token.js';
 import type { KeySource } from './key-source.js';
@@ -64,11 +64,7 @@ export function createSourceStrategy(source: KeySource, ctx: StrategyContext): J
       passReqToCallback: true,
     },
     (req: RequestWithToken, _payload: unknown, done: (err: unknown, user?: Principal | false) => void) => {
-      try {
-        done(null, principalFor(tokenOf(req, ctx)!.inspected, source, ctx));
-      } catch (err) {
-        done(err);
-      }
+      principalFor(tokenOf(req, ctx)!.inspected, source, ctx, done);
     },
   );
 }
@@ -105,34 +101,71 @@ export function checkForSource(
 }
 
 /**
- * Principal of a signature-verified token, with the bot-token state check for our own bots — and
+ * Principal of a signature-verified token, then the bot-token state check for our own bots — and
  * for those of a trusted jwt-gate peer (`trustBotClaims`), whose bot store we share.
  */
-export function principalFor(inspected: InspectedToken, source: KeySource, ctx: StrategyContext): Principal {
+export function principalFor(
+  inspected: InspectedToken,
+  source: KeySource,
+  ctx: StrategyContext,
+  done: (err: unknown, principal?: Principal) => void,
+): void {
   const own = source.kind === 'self' || source.trustBotClaims === true;
-  const principal = ctx.policy.resolve(inspected.payload, source.name, own);
-  assertBotTokenCurrent(principal, ctx);
-  return principal;
+  let principal: Principal;
+  try {
+    principal = ctx.policy.resolve(inspected.payload, source.name, own);
+  } catch (err) {
+    done(err);
+    return;
+  }
+  checkBotToken(principal, ctx, (err) => (err ? done(err) : done(null, principal)));
 }
 
-/** Our own `BOT` tokens count only while they are their bot's current token (DESIGN §2.3). */
-export function assertBotTokenCurrent(principal: Principal, ctx: StrategyContext): void {
-  if (principal.tokenType !== 'BOT') return;
-  const now = ctx.now();
-  const state = ctx.bots.check(principal.subject, principal.tokenId, now);
-  if (state === 'revoked') {
-    throw new InvalidTokenError(
-      'ERR_TOKEN_REVOKED',
-      'This bot token has been revoked or replaced; generate a new one.',
-    );
+/**
+ * `BOT` tokens count only while they are their bot's current token (DESIGN §2.3). Answered
+ * synchronously from the registry; only a token newer than the bot's current token as this
+ * instance knows it (minted a moment ago on another instance) waits for one re-read of that bot.
+ */
+export function checkBotToken(
+  principal: Principal,
+  ctx: StrategyContext,
+  done: (err?: JwtGateError) => void,
+): void {
+  if (principal.tokenType !== 'BOT') {
+    done();
+    return;
   }
-  if (state === 'unavailable') {
-    throw new ServiceUnavailableError(
-      'ERR_STORE_UNAVAILABLE',
-      'Bot token state cannot be checked right now; try again shortly.',
-    );
+  const decide = (state: BotTokenState): void => {
+    if (state === 'valid') {
+      if (principal.tokenId !== null) ctx.bots.noteUse(principal.tokenId, ctx.now());
+      done();
+    } else if (state === 'unavailable') {
+      done(
+        new ServiceUnavailableError(
+          'ERR_STORE_UNAVAILABLE',
+          'Bot token state cannot be checked right now; try again shortly.',
+        ),
+      );
+    } else {
+      done(
+        new InvalidTokenError(
+          'ERR_TOKEN_REVOKED',
+          'This bot token has been revoked or replaced; generate a new one.',
+        ),
+      );
+    }
+  };
+  const iat = principal.claims.iat;
+  const issuedAtMs = typeof iat === 'number' ? iat * 1000 : undefined;
+  const state = ctx.bots.check(principal.subject, principal.tokenId, ctx.now(), issuedAtMs);
+  if (state !== 'unknown' || ctx.bots.refresh === undefined) {
+    decide(state === 'unknown' ? 'revoked' : state);
+    return;
   }
-  if (principal.tokenId !== null) ctx.bots.noteUse(principal.tokenId, now);
+  void ctx.bots.refresh(principal.subject).then(() => {
+    const again = ctx.bots.check(principal.subject, principal.tokenId, ctx.now());
+    decide(again === 'unknown' ? 'revoked' : again);
+  });
 }
 
 function tokenOf(

@@ -10,7 +10,7 @@ import {
   INSPECTED_TOKEN,
   type RequestWithToken,
   type StrategyContext,
-  assertBotTokenCurrent,
+  checkBotToken,
   createSourceStrategy,
   toTokenError,
 } from './source-strategy.js';
@@ -57,13 +57,7 @@ export class TokenVerifier {
     const cacheKey = this.#cache ? VerifiedTokenCache.keyOf(token) : '';
     const hit = this.#cache?.get(cacheKey, ctx.now());
     if (hit !== undefined) {
-      try {
-        assertBotTokenCurrent(hit, ctx);
-      } catch (err) {
-        done(toTokenError(err));
-        return;
-      }
-      done(null, hit);
+      checkBotToken(hit, ctx, (err) => (err ? done(toTokenError(err)) : done(null, hit)));
       return;
     }
 
