@@ -1,4 +1,4 @@
-import { JwtGateError, type JwtGateErrorOptions } from '../errors.js';
+import { JwtGateError, type JwtGateErrorCode, type JwtGateErrorOptions } from '../errors.js';
 
 /**
  * Errors of jwt-gate's outgoing clients (lib/client). Unlike `HttpError`, which the server renders
@@ -14,10 +14,27 @@ export interface ReceivedFailure {
   serverMessage: string | undefined;
 }
 
-/** The ingestion client's token was refused (401), even after re-reading its token file. */
-export class IngestionAuthError extends JwtGateError implements ReceivedFailure {
-  readonly status: number;
+/** Shared shape of the client errors: the code, the status and the server's own words. */
+abstract class ClientFailure extends JwtGateError implements ReceivedFailure {
+  readonly status: number | undefined;
   readonly serverMessage: string | undefined;
+
+  constructor(
+    code: JwtGateErrorCode,
+    status: number | undefined,
+    serverMessage: string | undefined,
+    message: string,
+    options?: JwtGateErrorOptions,
+  ) {
+    super(code, message, options);
+    this.status = status;
+    this.serverMessage = serverMessage;
+  }
+}
+
+/** The ingestion client's token was refused (401), even after re-reading its token file. */
+export class IngestionAuthError extends ClientFailure {
+  declare readonly status: number;
 
   constructor(
     status: number,
@@ -25,42 +42,30 @@ export class IngestionAuthError extends JwtGateError implements ReceivedFailure 
     message: string,
     options?: JwtGateErrorOptions,
   ) {
-    super('ERR_CLIENT_UNAUTHORIZED', message, options);
-    this.status = status;
-    this.serverMessage = serverMessage;
+    super('ERR_CLIENT_UNAUTHORIZED', status, serverMessage, message, options);
   }
 }
 
 /** An ingestion call failed for another reason: a non-2xx answer, a timeout, no connection. */
-export class IngestionRequestError extends JwtGateError implements ReceivedFailure {
-  readonly status: number | undefined;
-  readonly serverMessage: string | undefined;
-
+export class IngestionRequestError extends ClientFailure {
   constructor(
     status: number | undefined,
     serverMessage: string | undefined,
     message: string,
     options?: JwtGateErrorOptions,
   ) {
-    super('ERR_CLIENT_REQUEST_FAILED', message, options);
-    this.status = status;
-    this.serverMessage = serverMessage;
+    super('ERR_CLIENT_REQUEST_FAILED', status, serverMessage, message, options);
   }
 }
 
 /** A call to the pipeline service (the reference's Airflow REST APIs) failed. */
-export class PipelineServiceError extends JwtGateError implements ReceivedFailure {
-  readonly status: number | undefined;
-  readonly serverMessage: string | undefined;
-
+export class PipelineServiceError extends ClientFailure {
   constructor(
     status: number | undefined,
     serverMessage: string | undefined,
     message: string,
     options?: JwtGateErrorOptions,
   ) {
-    super('ERR_PIPELINE_SERVICE_FAILED', message, options);
-    this.status = status;
-    this.serverMessage = serverMessage;
+    super('ERR_PIPELINE_SERVICE_FAILED', status, serverMessage, message, options);
   }
 }

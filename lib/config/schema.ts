@@ -8,20 +8,10 @@ import { z } from 'zod';
 import { anyText, flag, integer, list, optionalText, port, text } from './field-types.js';
 import type { ResolvedConfig } from './types.js';
 import { databaseUrlProblem, jwksUrlProblem } from './url-rules.js';
+import { ASYMMETRIC_ALGORITHMS, RSA_ALGORITHMS } from './algorithms.js';
 
 /** The configuration blocks, without the `provenance` and `baseDir` that loading adds. */
 export type ConfigBlocks = Omit<ResolvedConfig, 'provenance' | 'baseDir'>;
-
-const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512'] as const;
-const ASYMMETRIC_ALGORITHMS = [
-  ...RSA_ALGORITHMS,
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-] as const;
 
 const rsaAlgorithm = z.enum(RSA_ALGORITHMS, {
   error: 'must be RS256, RS384 or RS512, got {got}: jwt-gate signs its own tokens with an RSA key',

@@ -6,19 +6,10 @@
  */
 
 import { InvalidTokenError } from '../errors.js';
+import { ASYMMETRIC_ALGORITHM_SET } from '../config/algorithms.js';
 
 /** Signature algorithms jwt-gate can verify (see `verifySignature`). Never `none`, never HS*. */
-export const SUPPORTED_ALGORITHMS: ReadonlySet<string> = new Set([
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-]);
+export const SUPPORTED_ALGORITHMS = ASYMMETRIC_ALGORITHM_SET;
 
 /** The JOSE header fields jwt-gate reads. */
 export interface TokenHeader {

@@ -2,20 +2,9 @@
  * Start-up checks of a remote key source's options: a mistake here stops the start with a
  * message naming the field, instead of surfacing later as 401s or 503s.
  */
+import { ASYMMETRIC_ALGORITHM_SET } from '../../config/algorithms.js';
 import { ConfigError } from '../../errors.js';
 import type { RemoteJwksSourceOptions } from './remote-jwks-source.js';
-
-const ACCEPTED_ALGORITHMS: ReadonlySet<string> = new Set([
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-]);
 
 /** Throws `ConfigError` for an unusable option; returns the parsed URL. */
 export function validateRemoteJwksOptions(options: RemoteJwksSourceOptions): URL {
@@ -42,9 +31,9 @@ export function validateRemoteJwksOptions(options: RemoteJwksSourceOptions): URL
     );
   }
   for (const alg of options.algorithms) {
-    if (!ACCEPTED_ALGORITHMS.has(alg)) {
+    if (!ASYMMETRIC_ALGORITHM_SET.has(alg)) {
       throw new ConfigError(
-        `${field}: algorithm ${JSON.stringify(alg)} of ${options.url} is not accepted; use one of ${[...ACCEPTED_ALGORITHMS].join(', ')}`,
+        `${field}: algorithm ${JSON.stringify(alg)} of ${options.url} is not accepted; use one of ${[...ASYMMETRIC_ALGORITHM_SET].join(', ')}`,
       );
     }
   }

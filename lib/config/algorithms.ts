@@ -1,0 +1,16 @@
+/** Algorithms we mint with (RSA PKCS#1 v1.5). */
+export const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512'] as const;
+
+/** Every algorithm jwt-gate verifies: asymmetric only — never `none`, never HS* (RFC 8725 §3.1). */
+export const ASYMMETRIC_ALGORITHMS = [
+  ...RSA_ALGORITHMS,
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+] as const;
+
+/** `ASYMMETRIC_ALGORITHMS` as a set, for per-request lookups. */
+export const ASYMMETRIC_ALGORITHM_SET: ReadonlySet<string> = new Set(ASYMMETRIC_ALGORITHMS);
