@@ -30,24 +30,15 @@ export interface NewBot {
   description?: string;
 }
 
-/** What is shown of a bot's current token: never the token, never its hash. */
-export interface BotTokenMetadata {
-  botName: string;
-  jti: string;
-  /** Last 4 characters of the token, to tell tokens apart. */
-  last4: string;
-  expiry: string;
-  /** Epoch ms. */
-  issuedAt: number;
-  /** Epoch ms, or `null` for an unlimited token. */
-  expiresAt: number | null;
-  issuedBy: string;
-  /** Epoch ms of the last request seen with the token (including uses not yet written), or `null`. */
-  lastUsedAt: number | null;
+/**
+ * What is shown of a bot's current token: never the token, never its hash. `lastUsedAt` includes
+ * uses not yet written to the store.
+ */
+export type BotTokenMetadata = Omit<BotTokenRecord, 'tokenHash' | 'revokedAt'> & {
   /** The reference's names for `expiry` and `expiresAt`. */
   JWTTokenExpiry: string;
   JWTTokenExpiresAt: number | null;
-}
+};
 
 /** A bot with its current token's metadata (`null` when it has none). */
 export interface BotView extends BotRecord {
