@@ -1,0 +1,144 @@
+/**
+ * One app under test, in its own process, driven by the runner over IPC: `start` builds the app
+ * (bare Express, bare Express + one RSA check, or the same route behind jwt-gate) and answers
+ * `ready` with the port; `reset`/`stats` bracket a measured window and report this process's CPU
+ * time and peak RSS. The child exits when the runner goes away.
+ */
+import { type KeyObject, createPrivateKey, createPublicKey, verify } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Express, type RequestHandler } from 'express';
+import { type JwtGate, createJwtGate } from '../lib/gate.js';
+import type { AppMessage, AppStartMessage, AppStats, RunnerMessage } from './protocol.js';
+import { SELF_ISSUER, SSO_AUDIENCE, SSO_ISSUER, keySetFromPrivateKey } from './tokens.js';
+
+/** RSS sampling period during a window, ms. */
+const RSS_SAMPLE_MS = 20;
+
+const listTables: RequestHandler = (_req, res) => {
+  res.json({
+    data: [
+      { id: 1, name: 'orders', database: 'sales' },
+      { id: 2, name: 'customers', database: 'sales' },
+    ],
+  });
+};
+
+/** Only the signature check of an RS256 bearer token: no parsing, no claims, no cache. */
+function rsaVerifyOnly(publicKey: KeyObject): RequestHandler {
+  return function rsaFloor(req, res, next) {
+    const token = req.headers.authorization?.slice('Bearer '.length) ?? '';
+    const dot = token.lastIndexOf('.');
+    const signature = Buffer.from(token.slice(dot + 1), 'base64url');
+    if (dot > 0 && verify('sha256', Buffer.from(token.slice(0, dot)), publicKey, signature)) next();
+    else res.status(401).end();
+  };
+}
+
+async function buildApp(start: AppStartMessage): Promise<{ app: Express; gate: JwtGate | null }> {
+  const app = express();
+  const privateKey = createPrivateKey(start.selfPrivateKeyPem);
+  if (start.mode === 'bare') {
+    app.get('/api/v1/tables', listTables);
+    return { app, gate: null };
+  }
+  if (start.mode === 'rsa-floor') {
+    app.use(rsaVerifyOnly(createPublicKey(privateKey)));
+    app.get('/api/v1/tables', listTables);
+    return { app, gate: null };
+  }
+  const gate = await createJwtGate(
+    {
+      jwtTokenConfiguration: { jwtissuer: SELF_ISSUER, keyId: start.selfKid },
+      authenticationConfiguration: {
+        provider: 'custom-oidc',
+        authority: SSO_ISSUER,
+        clientId: SSO_AUDIENCE,
+        publicKeyUrls: [{ url: start.jwksUri, issuer: SSO_ISSUER, audience: SSO_AUDIENCE }],
+      },
+      verificationConfiguration: {
+        cache: { enabled: true, maxEntries: start.cacheMaxEntries },
+        jwks: { cooldownSeconds: start.cooldownSeconds },
+      },
+      // The real bot registry over the in-memory store: the per-request bot check is the shipped one.
+      database: { url: 'memory:' },
+    },
+    { keySet: keySetFromPrivateKey(privateKey, start.selfKid) },
+  );
+  app.use(gate.publicRouter);
+  app.use(gate.authenticate);
+  app.get('/api/v1/tables', listTables);
+  app.use(gate.errorHandler);
+  return { app, gate };
+}
+
+/** Creates `count` bots with a current one-day token each, as an admin would on the Bots page. */
+async function createBotTokens(gate: JwtGate, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `bench-bot-${i}`;
+    await gate.bots.createBot({ name }, 'bench');
+    tokens.push((await gate.bots.generateToken(name, '1', 'bench')).JWTToken);
+  }
+  return tokens;
+}
+
+function remoteFetches(gate: JwtGate): number {
+  return gate
+    .health()
+    .sources.filter((s) => s.kind === 'remote')
+    .reduce((sum, s) => sum + s.fetchCount, 0);
+}
+
+function send(message: AppMessage): void {
+  process.send?.(message);
+}
+
+async function main(): Promise<void> {
+  const start = await new Promise<AppStartMessage>((resolve) => {
+    process.once('message', (message: RunnerMessage) => {
+      if (message.type === 'start') resolve(message);
+    });
+  });
+  const { app, gate } = await buildApp(start);
+  const botTokens = gate ? await createBotTokens(gate, start.bots) : [];
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+
+  let cpuAtReset = process.cpuUsage();
+  let fetchesAtReset = gate ? remoteFetches(gate) : 0;
+  let peakRss = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, RSS_SAMPLE_MS);
+
+  process.on('message', (message: RunnerMessage) => {
+    if (message.type === 'reset') {
+      cpuAtReset = process.cpuUsage();
+      fetchesAtReset = gate ? remoteFetches(gate) : 0;
+      peakRss = process.memoryUsage.rss();
+    } else if (message.type === 'stats') {
+      const cpu = process.cpuUsage(cpuAtReset);
+      const stats: AppStats = {
+        cpuMicros: cpu.user + cpu.system,
+        peakRssBytes: Math.max(peakRss, process.memoryUsage.rss()),
+        jwksFetches: gate ? remoteFetches(gate) - fetchesAtReset : null,
+        cacheMaxEntries: gate ? gate.config.verificationConfiguration.cache.maxEntries : null,
+      };
+      send({ type: 'stats', ...stats });
+    }
+  });
+  // The runner is gone (finished, crashed or interrupted): never linger as an orphan.
+  process.once('disconnect', () => {
+    clearInterval(sampler);
+    server.closeAllConnections();
+    server.close();
+    void (gate?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+  });
+  send({ type: 'ready', port: (server.address() as AddressInfo).port, botTokens });
+}
+
+main().catch((err: unknown) => {
+  send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+/**
+ * One autocannon run against an app: `GET /api/v1/tables` with a bearer token per request,
+ * rotating through `tokens` (one token: always the same; 10,000: a different one each time).
+ * Every scenario, bare Express included, goes through the same request builder and sends the same
+ * header, so the load generator costs the same whatever is measured.
+ */
+import autocannon from 'autocannon';
+
+export interface LoadOptions {
+  url: string;
+  tokens: readonly string[];
+  connections: number;
+  /** Seconds; ignored when `amount` is set. */
+  durationSeconds?: number;
+  /** Stop after this many requests. */
+  amount?: number;
+  /** Requests per second over all connections (paced load); default: as fast as possible. */
+  overallRate?: number;
+}
+
+export interface LoadResult {
+  /** Responses per second over the run. */
+  requestsPerSecond: number;
+  responses: number;
+  durationSeconds: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  /** Responses by status code. */
+  statusCounts: Record<string, number>;
+  /** Connection errors and timeouts. */
+  errors: number;
+}
+
+export const BENCH_PATH = '/api/v1/tables';
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const { tokens } = options;
+  let next = 0;
+  const result = await autocannon({
+    url: options.url,
+    connections: options.connections,
+    ...(options.amount !== undefined
+      ? { amount: options.amount }
+      : { duration: options.durationSeconds ?? 5 }),
+    ...(options.overallRate !== undefined ? { overallRate: options.overallRate } : {}),
+    requests: [
+      {
+        method: 'GET',
+        path: BENCH_PATH,
+        setupRequest(request) {
+          const token = tokens[next++ % tokens.length]!;
+          return { ...request, headers: { authorization: `Bearer ${token}` } };
+        },
+      },
+    ],
+  });
+  const statusCounts: Record<string, number> = {};
+  for (const [status, { count }] of Object.entries(result.statusCodeStats ?? {}))
+    statusCounts[status] = count ?? 0;
+  return {
+    requestsPerSecond: result.requests.total / result.duration,
+    responses: result.requests.total,
+    durationSeconds: result.duration,
+    latencyP50Ms: result.latency.p50,
+    latencyP99Ms: result.latency.p99,
+    statusCounts,
+    errors: result.errors + result.timeouts,
+  };
+}

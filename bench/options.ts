@@ -1,0 +1,97 @@
+/**
+ * Bench options, from flags (`--duration=5` or `--duration 5`) or the environment
+ * (`BENCH_DURATION=5`); flags win. Defaults give the full run; `BENCH_DURATION=1 BENCH_ROUNDS=1`
+ * is a smoke run of well under a minute.
+ */
+import type { AppLoader } from './app-entry.js';
+
+export interface BenchOptions {
+  /** Measured seconds per scenario run. Default 5. `BENCH_DURATION`. */
+  durationSeconds: number;
+  /** Rounds of interleaved scenarios; medians are taken over them. Default 3. `BENCH_ROUNDS`. */
+  rounds: number;
+  /** autocannon connections. Default 50. `BENCH_CONNECTIONS`. */
+  connections: number;
+  /** Unmeasured warm-up before each run, seconds. Default 1 (at most the duration). `BENCH_WARMUP`. */
+  warmupSeconds: number;
+  /** Distinct tokens rotated in the `*-distinct` scenarios. Default 10,000. `BENCH_DISTINCT`. */
+  distinctTokens: number;
+  /** `verificationConfiguration.cache.maxEntries`: below `distinctTokens`, so the cache never helps. Default 1,000. `BENCH_CACHE_MAX`. */
+  cacheMaxEntries: number;
+  /** Requests with random unknown `kid`s in the flood. Default 2,000. `BENCH_FLOOD_REQUESTS`. */
+  floodRequests: number;
+  /** The flood is paced over this many seconds, to span several cooldowns. Default 4. `BENCH_FLOOD_SECONDS`. */
+  floodSeconds: number;
+  /** `verificationConfiguration.jwks.cooldownSeconds` of the flood's app. Default 1. `BENCH_FLOOD_COOLDOWN`. */
+  floodCooldownSeconds: number;
+  /** Only these scenarios (comma-separated names); default all. `BENCH_ONLY`. */
+  only: string[] | null;
+  /** Write a V8 CPU profile of every app process (not the flood's) here. Default none. `BENCH_CPU_PROF`. */
+  cpuProfileDir: string | null;
+  /** How the app server runs: `bundle` (esbuild, plain JS; default) or `tsx`. `BENCH_LOADER`. */
+  loader: AppLoader;
+}
+
+const NUMERIC = {
+  durationSeconds: ['duration', 'BENCH_DURATION', 5],
+  rounds: ['rounds', 'BENCH_ROUNDS', 3],
+  connections: ['connections', 'BENCH_CONNECTIONS', 50],
+  warmupSeconds: ['warmup', 'BENCH_WARMUP', 1],
+  distinctTokens: ['distinct', 'BENCH_DISTINCT', 10_000],
+  cacheMaxEntries: ['cache-max', 'BENCH_CACHE_MAX', 1_000],
+  floodRequests: ['flood-requests', 'BENCH_FLOOD_REQUESTS', 2_000],
+  floodSeconds: ['flood-seconds', 'BENCH_FLOOD_SECONDS', 4],
+  floodCooldownSeconds: ['flood-cooldown', 'BENCH_FLOOD_COOLDOWN', 1],
+} as const satisfies Record<string, readonly [string, string, number]>;
+
+export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
+  const flags = parseFlags(argv);
+  const raw = (flag: string, envName: string): string | undefined => flags.get(flag) ?? env[envName];
+  const numbers = {} as Record<keyof typeof NUMERIC, number>;
+  for (const [key, [flag, envName, fallback]] of Object.entries(NUMERIC) as [
+    keyof typeof NUMERIC,
+    (typeof NUMERIC)[keyof typeof NUMERIC],
+  ][]) {
+    const value = raw(flag, envName);
+    const parsed = value === undefined || value === '' ? fallback : Number(value);
+    if (!Number.isFinite(parsed) || parsed <= 0) {
+      throw new Error(`--${flag} / ${envName} must be a positive number, got ${JSON.stringify(value)}`);
+    }
+    numbers[key] = parsed;
+  }
+  const only = raw('only', 'BENCH_ONLY');
+  const cpuProfileDir = raw('cpu-prof', 'BENCH_CPU_PROF');
+  const loader = raw('loader', 'BENCH_LOADER') || 'bundle';
+  if (loader !== 'bundle' && loader !== 'tsx')
+    throw new Error(`--loader / BENCH_LOADER must be bundle or tsx, got ${JSON.stringify(loader)}`);
+  return {
+    ...numbers,
+    rounds: Math.round(numbers.rounds),
+    connections: Math.round(numbers.connections),
+    distinctTokens: Math.round(numbers.distinctTokens),
+    cacheMaxEntries: Math.round(numbers.cacheMaxEntries),
+    floodRequests: Math.round(numbers.floodRequests),
+    warmupSeconds: Math.min(numbers.warmupSeconds, numbers.durationSeconds),
+    only: only
+      ? only
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : null,
+    cpuProfileDir: cpuProfileDir || null,
+    loader,
+  };
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--'))
+      throw new Error(`unexpected argument ${JSON.stringify(arg)}; use --name=value`);
+    const eq = arg.indexOf('=');
+    if (eq > 0) flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+    else flags.set(arg.slice(2), argv[++i] ?? '');
+  }
+  return flags;
+}

@@ -1,0 +1,54 @@
+/**
+ * The IPC messages between the bench runner and an app-server child process. The child's CPU
+ * time and memory are read inside the child (`process.cpuUsage()`, `process.memoryUsage.rss()`),
+ * so the load generator's own work never counts as the server's.
+ */
+
+/**
+ * `bare`: Express with the same route and no authentication. `rsa-floor`: bare Express plus one
+ * RS256 signature check of the bearer token with `crypto.verify` — the least any verifier of a
+ * never-seen token must do, so the best ratio a distinct-token scenario can reach on this machine.
+ * `gate`: the route behind jwt-gate.
+ */
+export type AppMode = 'bare' | 'rsa-floor' | 'gate';
+
+/** Everything the child needs to build its app; sent once, right after the child starts. */
+export interface AppStartMessage {
+  type: 'start';
+  mode: AppMode;
+  /** The bench JWKS server's JWKS URL (the SSO source of the gate). */
+  jwksUri: string;
+  /** Our own signing key (PKCS#8 PEM) and its `kid`: the runner mints tokens with the same key. */
+  selfPrivateKeyPem: string;
+  selfKid: string;
+  /** `verificationConfiguration.cache.maxEntries`. */
+  cacheMaxEntries: number;
+  /** `verificationConfiguration.jwks.cooldownSeconds`. */
+  cooldownSeconds: number;
+  /**
+   * Bots to create in the gate's bot store, each with a current token, sent back in `ready`.
+   * Bot tokens must come from the process whose registry knows them as current.
+   */
+  bots: number;
+}
+
+/** Runner → child. `reset` starts a measured window; `stats` ends it and asks for the numbers. */
+export type RunnerMessage = AppStartMessage | { type: 'reset' } | { type: 'stats' };
+
+/** The child's numbers for the window since the last `reset`. */
+export interface AppStats {
+  /** User + system CPU time of the server process, µs. */
+  cpuMicros: number;
+  /** Highest sampled RSS in the window, bytes. */
+  peakRssBytes: number;
+  /** JWKS fetches the gate's remote sources made in the window (`null` for bare). */
+  jwksFetches: number | null;
+  /** The gate's configured verified-token cache size (`null` for bare). */
+  cacheMaxEntries: number | null;
+}
+
+/** Child → runner. */
+export type AppMessage =
+  | { type: 'ready'; port: number; botTokens: string[] }
+  | ({ type: 'stats' } & AppStats)
+  | { type: 'error'; message: string };

@@ -1,0 +1,248 @@
+/**
+ * Turns the raw runs into the bench report: medians per scenario, the ratio to bare Express of the
+ * same round, the JWKS flood, PASS/FAIL per target, as an aligned text table and as JSON.
+ */
+import type { LoadResult } from './load.js';
+import type { BenchOptions } from './options.js';
+import type { AppMode, AppStats } from './protocol.js';
+
+export interface ScenarioDef {
+  name: string;
+  mode: AppMode;
+  description: string;
+  /** Least acceptable ratio to bare Express; `null` for the references (bare, rsa-floor). */
+  minRatio: number | null;
+}
+
+export interface RunRecord {
+  round: number;
+  scenario: string;
+  load: LoadResult;
+  app: AppStats;
+  /** Fetches the JWKS server saw during the measured window. */
+  jwksServerFetches: number;
+}
+
+export interface FloodResult {
+  requests: number;
+  durationSeconds: number;
+  cooldownSeconds: number;
+  /** Fetches the JWKS server saw during the flood. */
+  jwksFetches: number;
+  /** One per started cooldown window of the flood. */
+  allowedFetches: number;
+  statusCounts: Record<string, number>;
+  errors: number;
+  /** A valid SSO token sent right after the flood. */
+  validAfter: { status: number; jwksFetches: number };
+}
+
+export interface ScenarioSummary {
+  name: string;
+  description: string;
+  runs: number;
+  requestsPerSecond: number;
+  ratioToBare: number | null;
+  /** Bare Express's CPU µs/req ÷ this scenario's, per round, median: the capacity ratio of one busy core, less sensitive to other load on the machine than req/s. */
+  cpuRatioToBare: number | null;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  cpuMicrosPerRequest: number;
+  peakRssMb: number;
+  /** JWKS fetches during all measured windows of this scenario. */
+  jwksFetches: number;
+  /** Responses other than 200, plus connection errors, over all runs. */
+  failures: number;
+}
+
+export interface TargetResult {
+  target: string;
+  pass: boolean;
+  detail: string;
+}
+
+const MB = 1024 * 1024;
+/** The memory target: peak RSS under distinct tokens within this of bare Express, MB. */
+const RSS_BUDGET_MB = 60;
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function summarize(scenarios: readonly ScenarioDef[], runs: readonly RunRecord[]): ScenarioSummary[] {
+  const bareRuns = new Map(runs.filter((r) => r.scenario === 'bare').map((r) => [r.round, r]));
+  return scenarios.map((scenario) => {
+    const mine = runs.filter((r) => r.scenario === scenario.name);
+    const paired =
+      scenario.mode === 'bare'
+        ? []
+        : mine.flatMap((r) => {
+            const bare = bareRuns.get(r.round);
+            return bare === undefined ? [] : [{ run: r, bare }];
+          });
+    const ratios = paired.map(({ run, bare }) => run.load.requestsPerSecond / bare.load.requestsPerSecond);
+    const cpuRatios = paired.map(({ run, bare }) => cpuPerRequest(bare) / cpuPerRequest(run));
+    return {
+      name: scenario.name,
+      description: scenario.description,
+      runs: mine.length,
+      requestsPerSecond: median(mine.map((r) => r.load.requestsPerSecond)),
+      ratioToBare: ratios.length > 0 ? median(ratios) : null,
+      cpuRatioToBare: cpuRatios.length > 0 ? median(cpuRatios) : null,
+      latencyP50Ms: median(mine.map((r) => r.load.latencyP50Ms)),
+      latencyP99Ms: median(mine.map((r) => r.load.latencyP99Ms)),
+      cpuMicrosPerRequest: median(mine.map(cpuPerRequest)),
+      peakRssMb: median(mine.map((r) => r.app.peakRssBytes / MB)),
+      jwksFetches: mine.reduce((sum, r) => sum + r.jwksServerFetches, 0),
+      failures: mine.reduce(
+        (sum, r) => sum + r.load.errors + r.load.responses - (r.load.statusCounts['200'] ?? 0),
+        0,
+      ),
+    };
+  });
+}
+
+function cpuPerRequest(run: RunRecord): number {
+  return run.app.cpuMicros / Math.max(1, run.load.responses);
+}
+
+export function evaluateTargets(
+  scenarios: readonly ScenarioDef[],
+  summaries: readonly ScenarioSummary[],
+  runs: readonly RunRecord[],
+  flood: FloodResult | null,
+  options: BenchOptions,
+): TargetResult[] {
+  const targets: TargetResult[] = [];
+  const byName = new Map(summaries.map((s) => [s.name, s]));
+  for (const scenario of scenarios) {
+    const summary = byName.get(scenario.name);
+    if (summary === undefined || scenario.minRatio === null || summary.ratioToBare === null) continue;
+    targets.push({
+      target: `${scenario.name}: ≥ ${scenario.minRatio.toFixed(2)}× bare Express`,
+      pass: summary.ratioToBare >= scenario.minRatio && summary.failures === 0,
+      detail: `${summary.ratioToBare.toFixed(3)}× (median of ${summary.runs} per-round ratios; by CPU µs/req ${summary.cpuRatioToBare?.toFixed(3) ?? '-'}×)${summary.failures ? `; ${summary.failures} non-200 answers — not a valid run` : ''}`,
+    });
+  }
+
+  const gateRuns = runs.filter((r) => r.app.jwksFetches !== null);
+  if (gateRuns.length > 0) {
+    const fetches = gateRuns.reduce((sum, r) => sum + r.jwksServerFetches, 0);
+    targets.push({
+      target: 'no JWKS fetch under load (keys cached, known kid)',
+      pass: fetches === 0,
+      detail: `${fetches} fetches in ${gateRuns.length} measured gate runs`,
+    });
+  }
+
+  if (flood !== null) {
+    const answered = Object.values(flood.statusCounts).reduce((a, b) => a + b, 0);
+    const unauthorized = flood.statusCounts['401'] ?? 0;
+    const serverErrors = Object.entries(flood.statusCounts)
+      .filter(([status]) => status.startsWith('5'))
+      .reduce((sum, [, n]) => sum + n, 0);
+    targets.push({
+      target: `unknown-kid flood: ≤ 1 JWKS fetch per cooldown (${flood.cooldownSeconds} s)`,
+      pass: flood.jwksFetches <= flood.allowedFetches,
+      detail: `${flood.jwksFetches} fetches for ${flood.requests} requests over ${flood.durationSeconds.toFixed(2)} s (allowed ${flood.allowedFetches})`,
+    });
+    targets.push({
+      target: 'unknown-kid flood: every answer a 401, no 5xx',
+      pass: unauthorized === flood.requests && answered === flood.requests && flood.errors === 0,
+      detail: `${formatStatuses(flood.statusCounts)}; ${serverErrors} 5xx; ${flood.errors} connection errors`,
+    });
+    targets.push({
+      target: 'valid SSO token right after the flood: 200 with 0 fetches',
+      pass: flood.validAfter.status === 200 && flood.validAfter.jwksFetches === 0,
+      detail: `status ${flood.validAfter.status}, ${flood.validAfter.jwksFetches} fetches`,
+    });
+  }
+
+  const bare = byName.get('bare');
+  const distinct = byName.get('distinct');
+  if (bare !== undefined && distinct !== undefined) {
+    const over = (s: ScenarioSummary): string => `${s.name} +${(s.peakRssMb - bare.peakRssMb).toFixed(1)} MB`;
+    // The others for information: bot-distinct also holds its bots in the in-memory bot store.
+    const others = summaries.filter((s) => s !== distinct && s.name.endsWith('-distinct')).map(over);
+    targets.push({
+      target: `memory: peak RSS under distinct tokens within ${RSS_BUDGET_MB} MB of bare Express`,
+      pass: distinct.peakRssMb - bare.peakRssMb <= RSS_BUDGET_MB,
+      detail: `${distinct.peakRssMb.toFixed(1)} MB vs bare ${bare.peakRssMb.toFixed(1)} MB: ${[over(distinct), ...others].join(', ')}`,
+    });
+  }
+  if (gateRuns.length > 0) {
+    const sizes = new Set(gateRuns.map((r) => r.app.cacheMaxEntries));
+    const configured = sizes.size === 1 && sizes.has(options.cacheMaxEntries);
+    targets.push({
+      target: 'memory: result cache with a configured maximum size',
+      pass: configured,
+      detail: `verificationConfiguration.cache.maxEntries = ${[...sizes].join(', ')} in every gate process`,
+    });
+  }
+  return targets;
+}
+
+export function formatTable(summaries: readonly ScenarioSummary[]): string {
+  const header = [
+    'scenario',
+    'req/s',
+    '× bare',
+    'p50 ms',
+    'p99 ms',
+    'CPU µs/req',
+    'CPU × bare',
+    'peak RSS MB',
+    'JWKS fetches',
+    'non-200',
+  ];
+  const rows = summaries.map((s) => [
+    s.name,
+    s.requestsPerSecond.toFixed(0),
+    s.ratioToBare === null ? '1' : s.ratioToBare.toFixed(3),
+    s.latencyP50Ms.toFixed(0),
+    s.latencyP99Ms.toFixed(0),
+    s.cpuMicrosPerRequest.toFixed(0),
+    s.cpuRatioToBare === null ? '1' : s.cpuRatioToBare.toFixed(3),
+    s.peakRssMb.toFixed(1),
+    String(s.jwksFetches),
+    String(s.failures),
+  ]);
+  return alignColumns([header, ...rows], [false, true, true, true, true, true, true, true, true, true]);
+}
+
+export function formatFlood(flood: FloodResult): string {
+  return [
+    `unknown-kid flood: ${flood.requests} requests with random kids for the SSO source, paced over ${flood.durationSeconds.toFixed(2)} s, cooldown ${flood.cooldownSeconds} s`,
+    `  JWKS fetches during the flood: ${flood.jwksFetches} (allowed: ${flood.allowedFetches}, one per started cooldown)`,
+    `  answers: ${formatStatuses(flood.statusCounts)}; connection errors ${flood.errors}`,
+    `  valid SSO token right after: status ${flood.validAfter.status}, JWKS fetches ${flood.validAfter.jwksFetches}`,
+  ].join('\n');
+}
+
+export function formatTargets(targets: readonly TargetResult[]): string {
+  const rows = targets.map((t) => [t.pass ? 'PASS' : 'FAIL', t.target, t.detail]);
+  return alignColumns(rows, [false, false, false]);
+}
+
+function formatStatuses(counts: Record<string, number>): string {
+  const entries = Object.entries(counts).sort(([a], [b]) => a.localeCompare(b));
+  return entries.length === 0 ? 'none' : entries.map(([status, n]) => `${status}×${n}`).join(', ');
+}
+
+function alignColumns(rows: readonly string[][], rightAligned: readonly boolean[]): string {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => [...(row[col] ?? '')].length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, col) => {
+          const pad = ' '.repeat(widths[col]! - [...cell].length);
+          return rightAligned[col] ? pad + cell : cell + pad;
+        })
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

@@ -1,0 +1,247 @@
+/**
+ * `npm run bench`: the request path and the JWKS fetcher under load.
+ *
+ * Starts a JWKS server (in this process) and, for every scenario run, a fresh app-server child
+ * process (bare Express, bare Express + one RSA check, or jwt-gate); this process drives the load
+ * with autocannon. Scenarios are interleaved in rounds and summarised by medians (the machine is
+ * shared and noisy); each scenario is compared with bare Express of the same round. Then the
+ * unknown-kid flood. Prints a table and PASS/FAIL per target and writes bench/results/latest.json;
+ * a missed target does not change the exit code.
+ *
+ *   npm run bench
+ *   BENCH_DURATION=1 BENCH_ROUNDS=1 npm run bench       # smoke run, about 35 s
+ *   npm run bench -- --only=bare,distinct --loader=tsx --cpu-prof=bench/results/prof
+ *   npx tsx bench/profile-summary.ts bench/results/prof/*.0.001.cpuprofile
+ *
+ * Options (flag or environment variable): see options.ts.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { type AppEntry, prepareAppEntry } from './app-entry.js';
+import { AppProcess, killAllApps } from './app-process.js';
+import { startBenchJwksServer } from './jwks-server.js';
+import { BENCH_PATH, runLoad } from './load.js';
+import { type BenchOptions, parseBenchOptions } from './options.js';
+import type { AppMode, AppStartMessage } from './protocol.js';
+import {
+  type FloodResult,
+  type RunRecord,
+  evaluateTargets,
+  formatFlood,
+  formatTable,
+  formatTargets,
+  summarize,
+} from './report.js';
+import { FLOOD, type Scenario, defineScenarios, selectScenarios } from './scenarios.js';
+import {
+  SELF_KID,
+  generateBenchKeys,
+  mintOwnTokens,
+  signSsoTokens,
+  signUnknownKidTokens,
+  ssoJwks,
+} from './tokens.js';
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+/** The bundled app server: a cache, where linters and formatters do not look. */
+const BUILD_DIR = fileURLToPath(new URL('../node_modules/.cache/jwt-gate-bench/', import.meta.url));
+/** Cooldown of the gate under steady load (the shipped default); the flood uses its own. */
+const LOAD_COOLDOWN_SECONDS = 30;
+
+async function main(): Promise<void> {
+  const options = parseBenchOptions(process.argv.slice(2), process.env);
+  const startedAt = new Date();
+  const loadAverageAtStart = os.loadavg();
+  console.log(
+    `jwt-gate bench: ${options.rounds} rounds × ${options.durationSeconds} s (+${options.warmupSeconds} s warm-up), ${options.connections} connections, node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+
+  const t = Date.now();
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const entry = await prepareAppEntry(options.loader, BUILD_DIR);
+  const keys = generateBenchKeys();
+  const own = mintOwnTokens(keys, options.distinctTokens, 'PERSONAL_ACCESS');
+  const sso = signSsoTokens(keys, options.distinctTokens);
+  const junk = signUnknownKidTokens(keys, options.floodRequests);
+  console.log(
+    `app server (${entry.loader}), keys and ${2 * options.distinctTokens + options.floodRequests} tokens ready in ${Date.now() - t} ms (bot tokens: created by each app process in its own bot store)`,
+  );
+
+  const jwks = await startBenchJwksServer(ssoJwks(keys));
+  const startMessage = (mode: AppMode, cooldownSeconds: number, bots = 0): AppStartMessage => ({
+    type: 'start',
+    mode,
+    jwksUri: jwks.jwksUri,
+    selfPrivateKeyPem: keys.self.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    selfKid: SELF_KID,
+    cacheMaxEntries: options.cacheMaxEntries,
+    cooldownSeconds,
+    bots,
+  });
+
+  const scenarios = selectScenarios(defineScenarios({ own, sso }, options), options.only);
+  const withFlood = options.only === null || options.only.includes(FLOOD);
+
+  const runs: RunRecord[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    // Rotate the order each round so no scenario always runs first (or right after another).
+    const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
+    for (const scenario of order) {
+      const record = await runScenario(
+        scenario,
+        round,
+        options,
+        entry,
+        startMessage(
+          scenario.mode,
+          LOAD_COOLDOWN_SECONDS,
+          'bots' in scenario.tokens ? scenario.tokens.bots : 0,
+        ),
+        () => jwks.fetches,
+      );
+      runs.push(record);
+      const { load, app } = record;
+      console.log(
+        `  round ${round + 1}/${options.rounds} ${scenario.name.padEnd(12)} ${load.requestsPerSecond.toFixed(0).padStart(6)} req/s  p99 ${load.latencyP99Ms} ms  CPU ${(app.cpuMicros / Math.max(1, load.responses)).toFixed(0)} µs/req  RSS ${(app.peakRssBytes / 2 ** 20).toFixed(1)} MB`,
+      );
+    }
+  }
+
+  let flood: FloodResult | null = null;
+  if (withFlood) {
+    console.log(
+      `unknown-kid flood: ${options.floodRequests} requests over ~${options.floodSeconds} s, cooldown ${options.floodCooldownSeconds} s`,
+    );
+    flood = await runFlood(
+      options,
+      entry,
+      startMessage('gate', options.floodCooldownSeconds),
+      junk,
+      sso[0]!,
+      () => jwks.fetches,
+    );
+  }
+  await jwks.close();
+
+  const summaries = summarize(scenarios, runs);
+  const targets = evaluateTargets(scenarios, summaries, runs, flood, options);
+  console.log('');
+  for (const s of summaries) console.log(`${s.name.padEnd(12)} ${s.description}`);
+  console.log('');
+  console.log(formatTable(summaries));
+  console.log(
+    `medians of ${options.rounds} interleaved rounds; × bare = median of per-round req/s ratios; CPU × bare = bare CPU µs/req ÷ this one's, per round; CPU and RSS are the app server's own. Load average now ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}.`,
+  );
+  if (flood !== null) console.log(`\n${formatFlood(flood)}`);
+  console.log(`\n${formatTargets(targets)}`);
+
+  const file = `${RESULTS_DIR}latest.json`;
+  const machine = {
+    node: process.version,
+    platform: process.platform,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? '',
+    loadAverageAtStart,
+    loadAverageAtEnd: os.loadavg(),
+  };
+  writeFileSync(
+    file,
+    `${JSON.stringify({ startedAt, machine, options, summaries, flood, targets, runs }, null, 2)}\n`,
+  );
+  console.log(`\nresults: ${file}`);
+}
+
+async function runScenario(
+  scenario: Scenario,
+  round: number,
+  options: BenchOptions,
+  entry: AppEntry,
+  start: AppStartMessage,
+  jwksFetches: () => number,
+): Promise<RunRecord> {
+  const profile = options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {};
+  const app = await AppProcess.start(start, { entry, ...profile });
+  try {
+    const tokens = 'bots' in scenario.tokens ? app.botTokens : scenario.tokens;
+    const load = { url: app.url, tokens, connections: options.connections };
+    await runLoad({ ...load, durationSeconds: options.warmupSeconds });
+    app.reset();
+    const before = jwksFetches();
+    const result = await runLoad({ ...load, durationSeconds: options.durationSeconds });
+    const stats = await app.stats();
+    return {
+      round,
+      scenario: scenario.name,
+      load: result,
+      app: stats,
+      jwksServerFetches: jwksFetches() - before,
+    };
+  } finally {
+    await app.stop();
+  }
+}
+
+/**
+ * 2,000 tokens with random unknown `kid`s for the SSO source, paced so the flood spans several
+ * cooldowns, then one valid SSO token. The app's start-up prefetch also starts a cooldown, so the
+ * flood begins only once that has passed: the first junk `kid` may then cause a fetch.
+ */
+async function runFlood(
+  options: BenchOptions,
+  entry: AppEntry,
+  start: AppStartMessage,
+  junk: readonly string[],
+  validToken: string,
+  jwksFetches: () => number,
+): Promise<FloodResult> {
+  const app = await AppProcess.start(start, { entry });
+  try {
+    await sleep(options.floodCooldownSeconds * 1000 + 200);
+    const before = jwksFetches();
+    const load = await runLoad({
+      url: app.url,
+      tokens: junk,
+      connections: Math.min(options.connections, options.floodRequests),
+      amount: options.floodRequests,
+      overallRate: Math.max(1, Math.round(options.floodRequests / options.floodSeconds)),
+    });
+    const afterFlood = jwksFetches();
+    const res = await fetch(app.url + BENCH_PATH, { headers: { authorization: `Bearer ${validToken}` } });
+    await res.arrayBuffer();
+    return {
+      requests: options.floodRequests,
+      durationSeconds: load.durationSeconds,
+      cooldownSeconds: options.floodCooldownSeconds,
+      jwksFetches: afterFlood - before,
+      allowedFetches: Math.floor(load.durationSeconds / options.floodCooldownSeconds) + 1,
+      statusCounts: load.statusCounts,
+      errors: load.errors,
+      validAfter: { status: res.status, jwksFetches: jwksFetches() - afterFlood },
+    };
+  } finally {
+    await app.stop();
+  }
+}
+
+process.on('exit', killAllApps);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping the app servers`);
+    killAllApps();
+    process.exit(130);
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  killAllApps();
+  process.exitCode = 1;
+});

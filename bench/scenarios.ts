@@ -1,0 +1,101 @@
+/**
+ * The scenarios of the bench: two references without jwt-gate (bare Express, and bare Express
+ * plus one RSA signature check) and the gate with hot and distinct tokens of each kind. A hot
+ * token is served from the verified-token cache; distinct tokens rotate through more tokens than
+ * the cache holds, so every request is verified from scratch.
+ */
+import type { BenchOptions } from './options.js';
+import type { ScenarioDef } from './report.js';
+
+export interface Scenario extends ScenarioDef {
+  /**
+   * Rotated per request (one token: the same one every time). `{bots: n}`: the app process creates
+   * n bots and their tokens, since only its own bot registry knows which tokens are current.
+   */
+  tokens: readonly string[] | { bots: number };
+}
+
+/** Tokens minted before the load (see tokens.ts). */
+export interface BenchTokens {
+  own: readonly string[];
+  sso: readonly string[];
+}
+
+/** Name of the unknown-kid flood in `--only`. */
+export const FLOOD = 'flood';
+
+export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Scenario[] {
+  const n = options.distinctTokens.toLocaleString('en');
+  const miss = `cache max ${options.cacheMaxEntries.toLocaleString('en')} < ${n}: every request a cache miss`;
+  return [
+    {
+      name: 'bare',
+      mode: 'bare',
+      minRatio: null,
+      tokens: tokens.own,
+      description: `bare Express, same route and the same ${n} rotating Authorization headers (ignored)`,
+    },
+    {
+      name: 'rsa-floor',
+      mode: 'rsa-floor',
+      minRatio: null,
+      tokens: tokens.own,
+      description: `reference without jwt-gate: bare Express + crypto.verify of each token's RS256 signature (the best any distinct-token verifier can do)`,
+    },
+    {
+      name: 'hot',
+      mode: 'gate',
+      minRatio: 0.95,
+      tokens: tokens.own.slice(0, 1),
+      description: 'one of our own PERSONAL_ACCESS tokens on every request',
+    },
+    {
+      name: 'distinct',
+      mode: 'gate',
+      minRatio: 0.75,
+      tokens: tokens.own,
+      description: `${n} distinct own PERSONAL_ACCESS tokens in rotation; ${miss}`,
+    },
+    {
+      name: 'sso',
+      mode: 'gate',
+      minRatio: 0.95,
+      tokens: tokens.sso.slice(0, 1),
+      description: 'one SSO token (key from the remote JWKS) on every request',
+    },
+    {
+      name: 'sso-distinct',
+      mode: 'gate',
+      minRatio: 0.75,
+      tokens: tokens.sso,
+      description: `${n} distinct SSO tokens in rotation; ${miss}`,
+    },
+    {
+      name: 'bot',
+      mode: 'gate',
+      minRatio: 0.95,
+      tokens: { bots: 1 },
+      description:
+        "one BOT token issued by the gate's bot store, on every request (the registry is asked each time)",
+    },
+    {
+      name: 'bot-distinct',
+      mode: 'gate',
+      minRatio: 0.75,
+      tokens: { bots: options.distinctTokens },
+      description: `${n} bots' current BOT tokens in rotation (memory: store); ${miss}`,
+    },
+  ];
+}
+
+/** The scenarios named in `--only` (all when `null`); throws on an unknown name. */
+export function selectScenarios(all: readonly Scenario[], only: readonly string[] | null): Scenario[] {
+  if (only === null) return [...all];
+  const unknown = only.filter((name) => name !== FLOOD && !all.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown scenario(s) ${unknown.join(', ')}; choose from ${[...all.map((s) => s.name), FLOOD].join(', ')}`,
+    );
+  }
+  return all.filter((s) => only.includes(s.name));
+}
