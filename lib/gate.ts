@@ -1,18 +1,18 @@
 import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
-import express from 'express';
 import type { Strategy as JwtStrategy } from 'passport-jwt';
 import type { JwtGateOptions, ResolvedConfig } from './config/types.js';
 import { resolveOptions } from './config/resolve-options.js';
 import { BotRegistry } from './bots/bot-registry.js';
 import { BotService } from './bots/bot-service.js';
 import { ConfigError } from './errors.js';
-import { createAuthConfigRouter, AUTH_CONFIG_PATH } from './http/auth-config-router.js';
+import { authConfigRoute, AUTH_CONFIG_PATH } from './http/auth-config-router.js';
 import { createAuthenticate } from './http/authenticate.js';
 import { createBotsRouter } from './http/bots-router.js';
 import { createErrorHandler } from './http/error-handler.js';
 import { requireAdmin } from './http/guards.js';
-import { createHealthRouter, HEALTH_PATH, type HealthReport } from './http/health-router.js';
-import { createJwksRouter, JWKS_PATHS } from './http/jwks-router.js';
+import { healthRoute, HEALTH_PATH, type HealthReport } from './http/health-router.js';
+import { jwksRoute, JWKS_PATHS } from './http/jwks-router.js';
+import { servePublicRoutes } from './http/router-helpers.js';
 import { createPublicPathMatcher } from './http/public-paths.js';
 import type { KeySet } from './keys/key-set.js';
 import { loadKeySet } from './keys/load-key-set.js';
@@ -61,7 +61,7 @@ export interface JwtGate {
   /** Renders jwt-gate errors as `{code, message}` JSON with their headers; mount after routes. */
   readonly errorHandler: ErrorRequestHandler;
   /** The public routers: JWKS (both paths), public auth config, health. */
-  readonly publicRouter: Router;
+  readonly publicRouter: RequestHandler;
   /** Bot lifecycle: bots, minting and revoking their tokens (for your own admin code). */
   readonly bots: BotService;
   /** The bot API, admins only (DESIGN §3); mount after `authenticate`. */
@@ -122,6 +122,7 @@ export async function createJwtGate(
       now,
     },
     cache,
+    verification.engine,
   );
   const mint = (claims: MintClaims, nowMs?: number): MintedToken =>
     mintToken(
@@ -167,8 +168,8 @@ export async function createJwtGate(
     return { status: ok ? 'ok' : 'degraded', sources: list, store: storeHealth };
   };
 
-  const publicRouter = express.Router({ caseSensitive: true, strict: true });
-  publicRouter.use(createJwksRouter(keySet), createAuthConfigRouter(auth), createHealthRouter(health));
+  // One exact-path lookup, not three routers: it runs in front of every protected request.
+  const publicRouter = servePublicRoutes([jwksRoute(keySet), authConfigRoute(auth), healthRoute(health)]);
 
   return {
     config,

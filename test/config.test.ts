@@ -87,6 +87,7 @@ const DEFAULT_BLOCKS = {
       staleIfErrorSeconds: 3600,
     },
     realm: 'jwt-gate',
+    engine: 'direct',
   },
 };
 

@@ -99,5 +99,6 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
       staleIfErrorSeconds: setting('JWKS_STALE_IF_ERROR_SECONDS', 3600),
     },
     realm: setting('JWT_GATE_REALM', 'jwt-gate'),
+    engine: setting('JWT_VERIFY_ENGINE', 'direct'),
   },
 };

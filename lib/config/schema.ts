@@ -172,6 +172,7 @@ const verificationConfiguration = z.strictObject({
   realm: text().regex(/^[\x20-\x7e]*$/, {
     error: 'must be printable ASCII (it is sent in WWW-Authenticate)',
   }),
+  engine: z.enum(['direct', 'passport'], { error: 'must be "direct" or "passport"' }),
 });
 
 export const configSchema = z.strictObject({

@@ -126,6 +126,14 @@ export interface VerificationConfiguration {
   jwks: JwksFetchConfiguration;
   /** `WWW-Authenticate` realm. Default `jwt-gate`. */
   realm: string;
+  /**
+   * How a token missing from the verified-token cache is verified. `direct` (default): the
+   * source's checks and a `crypto.verify` with the source's key object. `passport`: through the
+   * source's passport-jwt strategy on jwt-gate's own Passport instance (jsonwebtoken then checks
+   * the signature). Both enforce the same rules; `direct` saves ~15 µs per miss. Env
+   * `JWT_VERIFY_ENGINE`.
+   */
+  engine: 'direct' | 'passport';
 }
 
 export interface JwksFetchConfiguration {

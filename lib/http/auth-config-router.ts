@@ -1,6 +1,6 @@
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import type { AuthenticationConfiguration } from '../config/types.js';
-import { methodNotAllowed, securityHeaders } from './router-helpers.js';
+import { type PublicRoute, publicRouter } from './router-helpers.js';
 
 export const AUTH_CONFIG_PATH = '/api/v1/system/config/auth';
 
@@ -9,6 +9,11 @@ export const AUTH_CONFIG_PATH = '/api/v1/system/config/auth';
  * callbackUrl and jwtPrincipalClaims. Nothing else (no key paths, no admin list).
  */
 export function createAuthConfigRouter(auth: AuthenticationConfiguration): Router {
+  return publicRouter(authConfigRoute(auth));
+}
+
+/** The public auth config as a public route (see `createAuthConfigRouter`). */
+export function authConfigRoute(auth: AuthenticationConfiguration): PublicRoute {
   const body = JSON.stringify({
     provider: auth.provider,
     providerName: auth.providerName,
@@ -17,11 +22,11 @@ export function createAuthConfigRouter(auth: AuthenticationConfiguration): Route
     callbackUrl: auth.callbackUrl,
     jwtPrincipalClaims: auth.jwtPrincipalClaims,
   });
-  const router = express.Router({ caseSensitive: true, strict: true });
-  router.get(AUTH_CONFIG_PATH, securityHeaders, function serveAuthConfig(_req, res) {
-    res.setHeader('Cache-Control', 'no-cache');
-    res.type('application/json').send(body);
-  });
-  router.all(AUTH_CONFIG_PATH, securityHeaders, methodNotAllowed('GET, HEAD'));
-  return router;
+  return {
+    paths: [AUTH_CONFIG_PATH],
+    handle: function serveAuthConfig(_req, res) {
+      res.setHeader('Cache-Control', 'no-cache');
+      res.type('application/json').send(body);
+    },
+  };
 }

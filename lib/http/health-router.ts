@@ -1,6 +1,6 @@
-import express, { type Router } from 'express';
+import type { Router } from 'express';
 import type { KeySourceHealth } from '../verify/key-source.js';
-import { methodNotAllowed, securityHeaders } from './router-helpers.js';
+import { type PublicRoute, publicRouter } from './router-helpers.js';
 
 export const HEALTH_PATH = '/api/v1/system/health';
 
@@ -16,12 +16,17 @@ export interface HealthReport {
  * (bot tokens then fail closed). No secrets, no token data.
  */
 export function createHealthRouter(report: () => HealthReport): Router {
-  const router = express.Router({ caseSensitive: true, strict: true });
-  router.get(HEALTH_PATH, securityHeaders, function serveHealth(_req, res) {
-    const body = report();
-    res.setHeader('Cache-Control', 'no-store');
-    res.status(body.store !== null && !body.store.healthy ? 503 : 200).json(body);
-  });
-  router.all(HEALTH_PATH, securityHeaders, methodNotAllowed('GET, HEAD'));
-  return router;
+  return publicRouter(healthRoute(report));
+}
+
+/** The health view as a public route (see `createHealthRouter`). */
+export function healthRoute(report: () => HealthReport): PublicRoute {
+  return {
+    paths: [HEALTH_PATH],
+    handle: function serveHealth(_req, res) {
+      const body = report();
+      res.setHeader('Cache-Control', 'no-store');
+      res.status(body.store !== null && !body.store.healthy ? 503 : 200).json(body);
+    },
+  };
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import express, { type RequestHandler, type Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { KeySet } from '../keys/key-set.js';
 import { publicJwk } from '../keys/public-jwk.js';
-import { methodNotAllowed, securityHeaders } from './router-helpers.js';
+import { type PublicRoute, publicRouter } from './router-helpers.js';
 
 /** Both paths the reference serves its JWKS at (relative to where the router is mounted). */
 export const JWKS_PATHS = ['/api/v1/config/jwks', '/api/v1/system/config/jwks'] as const;
@@ -18,6 +18,11 @@ export interface JwksRouterOptions {
  * The body is built once; requests only write it.
  */
 export function createJwksRouter(keySet: KeySet, options: JwksRouterOptions = {}): Router {
+  return publicRouter(jwksRoute(keySet, options));
+}
+
+/** The JWKS as a public route (see `createJwksRouter`). */
+export function jwksRoute(keySet: KeySet, options: JwksRouterOptions = {}): PublicRoute {
   const body = JSON.stringify({ keys: keySet.published.map(publicJwk) });
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   const cacheControl = `public, max-age=${options.maxAgeSeconds ?? 300}`;
@@ -33,10 +38,5 @@ export function createJwksRouter(keySet: KeySet, options: JwksRouterOptions = {}
     res.send(body);
   };
 
-  const router = express.Router({ caseSensitive: true, strict: true });
-  for (const path of JWKS_PATHS) {
-    router.get(path, securityHeaders, serveJwks);
-    router.all(path, securityHeaders, methodNotAllowed('GET, HEAD'));
-  }
-  return router;
+  return { paths: JWKS_PATHS, handle: serveJwks };
 }

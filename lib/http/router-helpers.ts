@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import { ApiError } from '../errors.js';
 
@@ -12,4 +12,37 @@ export function methodNotAllowed(allow: string): RequestHandler {
     err.headers.Allow = allow;
     next(err);
   };
+}
+
+/** A public, read-only route: exact paths (relative to the mount point) and their GET handler. */
+export interface PublicRoute {
+  readonly paths: readonly string[];
+  readonly handle: RequestHandler;
+}
+
+/**
+ * Serves public routes from one middleware: an exact, case-sensitive lookup of `req.path` (no
+ * router layers to walk on every protected request), GET/HEAD with helmet's headers, 405 for
+ * other methods, anything else passed on untouched.
+ */
+export function servePublicRoutes(routes: readonly PublicRoute[]): RequestHandler {
+  const byPath = new Map<string, RequestHandler>();
+  for (const route of routes) for (const path of route.paths) byPath.set(path, route.handle);
+  const refuse = methodNotAllowed('GET, HEAD');
+  return function jwtGatePublicRoutes(req, res, next) {
+    const handle = byPath.get(req.path);
+    if (handle === undefined) {
+      next();
+      return;
+    }
+    const method = req.method === 'GET' || req.method === 'HEAD' ? handle : refuse;
+    securityHeaders(req, res, (err?: unknown) => (err ? next(err) : method(req, res, next)));
+  };
+}
+
+/** One public route as a mountable Router (for apps that want only that route). */
+export function publicRouter(route: PublicRoute): Router {
+  const router = express.Router({ caseSensitive: true, strict: true });
+  router.use(servePublicRoutes([route]));
+  return router;
 }

@@ -16,6 +16,8 @@ export interface BearerRequest {
   headers: IncomingHttpHeaders;
   /** Node's raw header list (`[name, value, name, value, …]`), used to detect duplicates. */
   rawHeaders?: string[];
+  /** Request URL; when it has no `?`, `query` is not read (Express 5 re-parses it on each read). */
+  url?: string;
   /** Parsed query (Express `req.query`); an `access_token` parameter is refused. */
   query?: unknown;
   /** Parsed body; an `access_token` field of a form-encoded body is refused. */
@@ -46,7 +48,7 @@ export function extractBearerToken(req: BearerRequest): string | undefined {
   }
   const header = req.headers.authorization;
   const token = header === undefined ? undefined : parseBearer(header);
-  const inQuery = hasAccessToken(req.query);
+  const inQuery = (req.url === undefined || req.url.includes('?')) && hasAccessToken(req.query);
   const inBody = !inQuery && isFormEncoded(req.headers) && hasAccessToken(req.body);
   if (inQuery || inBody) {
     const where = inQuery ? 'the URL query' : 'the request body';

@@ -1,9 +1,12 @@
+import type { KeyObject } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { Passport } from 'passport';
 import type { Strategy as JwtStrategy } from 'passport-jwt';
 import type { JwtGateError } from '../errors.js';
 import { InvalidTokenError } from '../errors.js';
-import { inspectToken } from './inspect-token.js';
+import { type InspectedToken, inspectToken } from './inspect-token.js';
+import type { KeySource } from './key-source.js';
+import { verifySignature } from './verify-signature.js';
 import type { KeySources } from './build-key-sources.js';
 import type { Principal } from './principal.js';
 import {
@@ -11,6 +14,8 @@ import {
   type RequestWithToken,
   type StrategyContext,
   checkBotToken,
+  checkForSource,
+  principalFor,
   createSourceStrategy,
   toTokenError,
 } from './source-strategy.js';
@@ -20,8 +25,9 @@ export type VerifyCallback = (err: JwtGateError | null, principal?: Principal) =
 
 /**
  * Token → principal, for one request: cache hit, or route by `iss` to the one source that may
- * judge the token and run that source's Passport strategy (on a Passport instance of our own,
- * never the app's global one).
+ * judge the token and verify it with that source's rules and keys — directly, or through the
+ * source's passport-jwt strategy (`engine: passport`). Each source has its strategy on a Passport
+ * instance of our own (never the app's global one), exported for apps that use Passport.
  */
 export class TokenVerifier {
   readonly passport = new Passport();
@@ -30,8 +36,15 @@ export class TokenVerifier {
   readonly #ctx: StrategyContext;
   readonly #cache: VerifiedTokenCache | null;
   readonly #strategyNames = new Map<string, string>();
+  readonly #engine: 'direct' | 'passport';
 
-  constructor(sources: KeySources, ctx: StrategyContext, cache: VerifiedTokenCache | null) {
+  constructor(
+    sources: KeySources,
+    ctx: StrategyContext,
+    cache: VerifiedTokenCache | null,
+    engine: 'direct' | 'passport' = 'direct',
+  ) {
+    this.#engine = engine;
     this.#sources = sources;
     this.#ctx = ctx;
     this.#cache = cache;
@@ -79,20 +92,58 @@ export class TokenVerifier {
       );
       return;
     }
-    (req as RequestWithToken)[INSPECTED_TOKEN] = { token, inspected };
-    const strategyName = this.#strategyNames.get(source.name)!;
     const cache = this.#cache;
+    const accept = (principal: Principal): void => {
+      // Cache only what is valid now; a not-yet-valid token never reaches here (validateClaims).
+      cache?.set(cacheKey, principal, inspected.header.kid);
+      done(null, principal);
+    };
+    if (this.#engine === 'passport') {
+      this.#viaPassport(req, res, token, inspected, source, accept, done);
+      return;
+    }
+
+    // The same checks the source's strategy makes, without the Passport round trip: bind the token
+    // to its source, take the key from that source only, verify, resolve the principal.
+    try {
+      checkForSource(inspected, source, ctx);
+    } catch (err) {
+      done(toTokenError(err));
+      return;
+    }
+    const { kid, alg } = inspected.header;
+    const withKey = (key: KeyObject): void => {
+      if (!verifySignature(alg, inspected.signingInput, inspected.signature, key)) {
+        done(new InvalidTokenError('ERR_TOKEN_SIGNATURE_INVALID', 'The token signature is not valid.'));
+        return;
+      }
+      principalFor(inspected, source, ctx, (err, principal) => {
+        if (err || principal === undefined) done(toTokenError(err));
+        else accept(principal);
+      });
+    };
+    const key = source.getKeySync(kid, alg);
+    if (key !== undefined) withKey(key);
+    else source.getKey(kid, alg).then(withKey, (err: unknown) => done(toTokenError(err)));
+  }
+
+  /** `engine: passport`: the source's passport-jwt strategy decides. */
+  #viaPassport(
+    req: Request,
+    res: Response,
+    token: string,
+    inspected: InspectedToken,
+    source: KeySource,
+    accept: (principal: Principal) => void,
+    done: VerifyCallback,
+  ): void {
+    (req as RequestWithToken)[INSPECTED_TOKEN] = { token, inspected };
     const authenticate = this.passport.authenticate(
-      strategyName,
+      this.#strategyNames.get(source.name)!,
       { session: false },
       (err: unknown, principal: Principal | false, info: unknown) => {
-        if (err || !principal) {
-          done(toTokenError(err ?? info));
-          return;
-        }
-        // Cache only what is valid now; a not-yet-valid token never reaches here (validateClaims).
-        cache?.set(cacheKey, principal, inspected.header.kid);
-        done(null, principal);
+        if (err || !principal) done(toTokenError(err ?? info));
+        else accept(principal);
       },
     ) as (req: Request, res: Response, next: NextFunction) => void;
     authenticate(req, res, (err?: unknown) => done(toTokenError(err)));
