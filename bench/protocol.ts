@@ -23,6 +23,8 @@ export interface AppStartMessage {
   selfKid: string;
   /** `verificationConfiguration.cache.maxEntries`. */
   cacheMaxEntries: number;
+  /** `verificationConfiguration.engine`. */
+  engine: 'direct' | 'passport';
   /** `verificationConfiguration.jwks.cooldownSeconds`. */
   cooldownSeconds: number;
   /**

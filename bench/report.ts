@@ -12,6 +12,8 @@ export interface ScenarioDef {
   description: string;
   /** Least acceptable ratio to bare Express; `null` for the references (bare, rsa-floor). */
   minRatio: number | null;
+  /** `verificationConfiguration.engine` of the gate. Default `direct`. */
+  engine?: 'direct' | 'passport';
 }
 
 export interface RunRecord {

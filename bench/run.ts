@@ -73,13 +73,19 @@ async function main(): Promise<void> {
   );
 
   const jwks = await startBenchJwksServer(ssoJwks(keys));
-  const startMessage = (mode: AppMode, cooldownSeconds: number, bots = 0): AppStartMessage => ({
+  const startMessage = (
+    mode: AppMode,
+    cooldownSeconds: number,
+    bots = 0,
+    engine: 'direct' | 'passport' = 'direct',
+  ): AppStartMessage => ({
     type: 'start',
     mode,
     jwksUri: jwks.jwksUri,
     selfPrivateKeyPem: keys.self.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     selfKid: SELF_KID,
     cacheMaxEntries: options.cacheMaxEntries,
+    engine,
     cooldownSeconds,
     bots,
   });
@@ -101,6 +107,7 @@ async function main(): Promise<void> {
           scenario.mode,
           LOAD_COOLDOWN_SECONDS,
           'bots' in scenario.tokens ? scenario.tokens.bots : 0,
+          scenario.engine,
         ),
         () => jwks.fetches,
       );

@@ -57,6 +57,14 @@ export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Sce
       description: `${n} distinct own PERSONAL_ACCESS tokens in rotation; ${miss}`,
     },
     {
+      name: 'distinct-pp',
+      mode: 'gate',
+      minRatio: null,
+      engine: 'passport',
+      tokens: tokens.own,
+      description: `as distinct, with engine: passport (each miss through the source's passport-jwt strategy); for comparison`,
+    },
+    {
       name: 'sso',
       mode: 'gate',
       minRatio: 0.95,

@@ -4,33 +4,31 @@
  * `airflowConfiguration.authConfig.openmetadata.jwtToken` (env `OM_AUTH_JWT_TOKEN`).
  *
  * Demo mode: while that value is the reference's placeholder (and NODE_ENV is not production),
- * the app does the documented setup step itself — it generates a token for `ingestion-bot` at the
- * first pipeline call and keeps it in memory (it is shown nowhere). Like an admin's "Generate
- * token", that replaces ingestion-bot's previous token. A kept token that is revoked is NOT
- * silently replaced: calls then fail with 502 until the server restarts or OM_AUTH_JWT_TOKEN is set,
- * so an admin's revocation means what it says.
+ * the app does the documented setup step itself, with a bot of its own (`pipeline-demo-bot`, so
+ * the token an admin generated for `ingestion-bot` is left alone): it generates that bot a token at
+ * the first pipeline call and keeps it in memory (it is shown nowhere). A kept token that is
+ * revoked is NOT silently replaced: calls then fail with 502 until the server restarts or
+ * OM_AUTH_JWT_TOKEN is set, so an admin's revocation means what it says.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { JwtGate } from '../lib/index.js';
 import { ApiError, PipelineServiceError } from '../lib/index.js';
 import { createPipelineServiceClient, PLACEHOLDER_BOT_TOKEN } from '../lib/client/index.js';
 
-/** The bot the demo mode mints a token for. */
+/** The bot whose token OM_AUTH_JWT_TOKEN holds, as in the reference. */
 export const PIPELINE_BOT = 'ingestion-bot';
+/** The bot demo mode generates a token for (created when missing). */
+export const DEMO_BOT = 'pipeline-demo-bot';
 /** Base path of the routes, as in the reference. */
 export const INGESTION_PIPELINES_PATH = '/api/v1/services/ingestionPipelines';
 
 /** Demo tokens last a day; a kept token this close to its expiry is replaced, ms. */
 const DEMO_EXPIRY = '1';
 const RENEW_BEFORE_MS = 60_000;
-/** How long a new token may take to reach the pipeline service's view of the store, and the wait, ms. */
-const JUST_MINTED_MS = 2000;
-const PEER_SYNC_MS = 500;
 
 export interface PipelinesRouterOptions {
   /**
-   * Mint a token for `ingestion-bot` while `OM_AUTH_JWT_TOKEN` is the placeholder.
+   * Mint a token for `pipeline-demo-bot` while `OM_AUTH_JWT_TOKEN` is the placeholder.
    * Default: `NODE_ENV !== 'production'` (in production the placeholder stops the start).
    */
   demoToken?: boolean;
@@ -64,18 +62,18 @@ export function createPipelinesRouter(gate: JwtGate, options: PipelinesRouterOpt
   router.use(INGESTION_PIPELINES_PATH, gate.requireAdmin, express.json({ limit: '256kb' }));
   router.post(
     `${INGESTION_PIPELINES_PATH}/deploy/:name`,
-    relay(demoToken, (req) => {
+    relay(demo, (req) => {
       const definition = isObject(req.body) ? req.body : {};
       return client.deployPipeline(req.params.name, definition);
     }),
   );
   router.post(
     `${INGESTION_PIPELINES_PATH}/trigger/:name`,
-    relay(demoToken, (req) => client.triggerPipeline(req.params.name)),
+    relay(demo, (req) => client.triggerPipeline(req.params.name)),
   );
   router.get(
     `${INGESTION_PIPELINES_PATH}/status/:name`,
-    relay(demoToken, (req) => client.pipelineStatus(req.params.name)),
+    relay(demo, (req) => client.pipelineStatus(req.params.name)),
   );
   return router;
 }
@@ -83,27 +81,16 @@ export function createPipelinesRouter(gate: JwtGate, options: PipelinesRouterOpt
 /** Answers `{name, pipelineService: <its answer>}`, or a 502 that says what went wrong and the fix. */
 type NamedRequest = Request<{ name: string }>;
 
-function relay(demoToken: DemoToken | undefined, call: (req: NamedRequest) => Promise<unknown>) {
-  const attempt = async (req: NamedRequest): Promise<unknown> => {
-    try {
-      return await call(req);
-    } catch (err) {
-      if (!(err instanceof PipelineServiceError && err.status === 401 && demoToken?.justMinted())) throw err;
-      // A token minted a moment ago may not have reached the pipeline service's view of the shared
-      // bot store yet (SQLite changes are polled): one retry, once that delivery time has passed.
-      await delay(PEER_SYNC_MS);
-      return await call(req);
-    }
-  };
+function relay(demo: boolean, call: (req: NamedRequest) => Promise<unknown>) {
   return async function callPipelineService(
     req: NamedRequest,
     res: Response,
     next: NextFunction,
   ): Promise<void> {
     try {
-      res.json({ name: req.params.name, pipelineService: await attempt(req) });
+      res.json({ name: req.params.name, pipelineService: await call(req) });
     } catch (err) {
-      next(err instanceof PipelineServiceError ? badGateway(err, demoToken !== undefined) : err);
+      next(err instanceof PipelineServiceError ? badGateway(err, demo) : err);
     }
   };
 }
@@ -118,24 +105,28 @@ function badGateway(err: PipelineServiceError, demo: boolean): ApiError {
   return new ApiError(
     502,
     'ERR_PIPELINE_SERVICE_FAILED',
-    `The pipeline service rejected the bot token of ${PIPELINE_BOT} (401): the token has been revoked or replaced, or has expired.${said} To fix it, ${fix}.`,
+    `The pipeline service rejected the bot token of ${demo ? DEMO_BOT : PIPELINE_BOT} (401): the token has been revoked or replaced, or has expired.${said} To fix it, ${fix}.`,
     { cause: err },
   );
 }
 
 interface DemoToken {
   get(): Promise<string>;
-  /** The kept token was minted less than `JUST_MINTED_MS` ago. */
-  justMinted(): boolean;
 }
 
 /** Demo mode's token: generated at first use, kept, replaced only when it is about to expire. */
 function keptDemoToken(gate: JwtGate): DemoToken {
   let kept: Promise<{ token: string; expiresAt: number | null }> | undefined;
-  let mintedAt = -Infinity;
+  const actor = 'example-app (pipeline demo)';
   const generate = async (): Promise<{ token: string; expiresAt: number | null }> => {
-    const minted = await gate.bots.generateToken(PIPELINE_BOT, DEMO_EXPIRY, 'example-app (pipeline demo)');
-    mintedAt = Date.now();
+    if ((await gate.bots.getBot(DEMO_BOT)) === null) {
+      await gate.bots
+        .createBot({ name: DEMO_BOT, description: 'Calls the pipeline service in demo mode.' }, actor)
+        .catch((err: unknown) => {
+          if (!(err instanceof ApiError && err.status === 409)) throw err; // created meanwhile: fine
+        });
+    }
+    const minted = await gate.bots.generateToken(DEMO_BOT, DEMO_EXPIRY, actor);
     return { token: minted.JWTToken, expiresAt: minted.JWTTokenExpiresAt };
   };
   const use = async (): Promise<string> => {
@@ -150,7 +141,7 @@ function keptDemoToken(gate: JwtGate): DemoToken {
     }
     return current.token;
   };
-  return { get: use, justMinted: () => Date.now() - mintedAt < JUST_MINTED_MS };
+  return { get: use };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -18,6 +18,8 @@ jwt-gate example API listening on ${url}
   Logged-in user    ${url}/api/v1/users/loggedInUser   (Authorization: Bearer <token>)
   Health            ${url}/api/v1/system/health
   Store             ${config.database.url}
+  Ingestion         npm run ingest   (example-app/ingestion/workflow.yaml; save ingestion-bot's token in example-app/ingestion/ingestion-bot.token)
+  Pipeline service  npx tsx example-app/pipeline-service/main.ts   (trusts ${url}/api/v1/config/jwks)
 `);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

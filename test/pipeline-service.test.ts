@@ -203,7 +203,7 @@ describe('pipeline service (separate process) called by the main app with a bot 
     assert.ok(relay.jwksFetches <= 2, `JWKS fetched ${relay.jwksFetches} times`);
   });
 
-  it('demo mode: a second instance mints ingestion-bot a token at its first call and keeps it until revoked', async function () {
+  it('demo mode: a second instance mints pipeline-demo-bot a token at its first call and keeps it until revoked', async function () {
     const demo = await startExample({ port: 0, databaseUrl: main.config.database.url, env });
     try {
       const ok = await request(demo.url)
@@ -211,10 +211,10 @@ describe('pipeline service (separate process) called by the main app with a bot 
         .auth(adminToken, { type: 'bearer' })
         .send({})
         .expect(200);
-      assert.equal(ok.body.pipelineService.deployedBy, 'ingestion-bot');
+      assert.equal(ok.body.pipelineService.deployedBy, 'pipeline-demo-bot');
 
       await request(main.url)
-        .delete('/api/v1/bots/ingestion-bot/token')
+        .delete('/api/v1/bots/pipeline-demo-bot/token')
         .auth(adminToken, { type: 'bearer' })
         .expect(200);
       const res = await eventually(
@@ -222,10 +222,10 @@ describe('pipeline service (separate process) called by the main app with a bot 
         (r) => r.status !== 200,
       );
       assert.equal(res.status, 502);
-      assert.match(res.body.message, /rejected the bot token of ingestion-bot .*restart this server/);
+      assert.match(res.body.message, /rejected the bot token of pipeline-demo-bot .*restart this server/);
       // Not silently re-minted: the revocation holds.
       const metadata = await request(main.url)
-        .get('/api/v1/bots/ingestion-bot/token')
+        .get('/api/v1/bots/pipeline-demo-bot/token')
         .auth(adminToken, { type: 'bearer' });
       assert.equal(metadata.status, 404);
     } finally {
