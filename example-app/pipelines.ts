@@ -119,13 +119,11 @@ function keptDemoToken(gate: JwtGate): DemoToken {
   let kept: Promise<{ token: string; expiresAt: number | null }> | undefined;
   const actor = 'example-app (pipeline demo)';
   const generate = async (): Promise<{ token: string; expiresAt: number | null }> => {
-    if ((await gate.bots.getBot(DEMO_BOT)) === null) {
-      await gate.bots
-        .createBot({ name: DEMO_BOT, description: 'Calls the pipeline service in demo mode.' }, actor)
-        .catch((err: unknown) => {
-          if (!(err instanceof ApiError && err.status === 409)) throw err; // created meanwhile: fine
-        });
-    }
+    await gate.bots
+      .createBot({ name: DEMO_BOT, description: 'Calls the pipeline service in demo mode.' }, actor)
+      .catch((err: unknown) => {
+        if (!(err instanceof ApiError && err.status === 409)) throw err; // it exists already: fine
+      });
     const minted = await gate.bots.generateToken(DEMO_BOT, DEMO_EXPIRY, actor);
     return { token: minted.JWTToken, expiresAt: minted.JWTTokenExpiresAt };
   };

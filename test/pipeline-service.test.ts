@@ -209,8 +209,8 @@ describe('pipeline service (separate process) called by the main app with a bot 
       const ok = await request(demo.url)
         .post(`${DEPLOY}/demo_pipeline`)
         .auth(adminToken, { type: 'bearer' })
-        .send({})
-        .expect(200);
+        .send({});
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
       assert.equal(ok.body.pipelineService.deployedBy, 'pipeline-demo-bot');
 
       await request(main.url)
