@@ -93,9 +93,11 @@ export class TokenVerifier {
       return;
     }
     const cache = this.#cache;
-    const accept = (principal: Principal): void => {
-      // Cache only what is valid now; a not-yet-valid token never reaches here (validateClaims).
-      cache?.set(cacheKey, principal, inspected.header.kid);
+    const { kid, alg } = inspected.header;
+    const accept = (principal: Principal, key: KeyObject | undefined): void => {
+      // Cache only what is valid now (a not-yet-valid token never reaches here: validateClaims),
+      // tied to the key that verified it.
+      if (key !== undefined) cache?.set(cacheKey, principal, source, kid, alg, key);
       done(null, principal);
     };
     if (this.#engine === 'passport') {
@@ -111,7 +113,6 @@ export class TokenVerifier {
       done(toTokenError(err));
       return;
     }
-    const { kid, alg } = inspected.header;
     const withKey = (key: KeyObject): void => {
       if (!verifySignature(alg, inspected.signingInput, inspected.signature, key)) {
         done(new InvalidTokenError('ERR_TOKEN_SIGNATURE_INVALID', 'The token signature is not valid.'));
@@ -119,7 +120,7 @@ export class TokenVerifier {
       }
       principalFor(inspected, source, ctx, (err, principal) => {
         if (err || principal === undefined) done(toTokenError(err));
-        else accept(principal);
+        else accept(principal, key);
       });
     };
     const key = source.getKeySync(kid, alg);
@@ -134,7 +135,7 @@ export class TokenVerifier {
     token: string,
     inspected: InspectedToken,
     source: KeySource,
-    accept: (principal: Principal) => void,
+    accept: (principal: Principal, key: KeyObject | undefined) => void,
     done: VerifyCallback,
   ): void {
     (req as RequestWithToken)[INSPECTED_TOKEN] = { token, inspected };
@@ -143,7 +144,8 @@ export class TokenVerifier {
       { session: false },
       (err: unknown, principal: Principal | false, info: unknown) => {
         if (err || !principal) done(toTokenError(err ?? info));
-        else accept(principal);
+        // The key passport-jwt was given: the source's current one for this kid.
+        else accept(principal, source.getKeySync(inspected.header.kid, inspected.header.alg));
       },
     ) as (req: Request, res: Response, next: NextFunction) => void;
     authenticate(req, res, (err?: unknown) => done(toTokenError(err)));

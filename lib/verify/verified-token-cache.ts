@@ -1,26 +1,33 @@
-import { hash } from 'node:crypto';
+import { type KeyObject, hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { KeySource } from './key-source.js';
 import type { Principal } from './principal.js';
 
-interface Entry {
-  principal: Principal;
+/** What a cached verification remembers: who, until when, and with which key of which source. */
+export interface CachedVerification {
+  readonly principal: Principal;
   /** Epoch ms after which the entry is dead: the token's `exp` (or never, for Unlimited). */
-  validUntil: number;
-  source: string;
-  kid: string | undefined;
+  readonly validUntil: number;
+  readonly source: KeySource;
+  readonly kid: string | undefined;
+  readonly alg: string;
+  /** The key object that verified the signature. */
+  readonly key: KeyObject;
 }
 
 /**
  * Verified-token cache (DESIGN §2.10): keyed on a SHA-256 of the exact token string, so no two
- * tokens can share an entry (fast-jwt's cache keyed on parts and collided). Bounded LRU; an entry
- * never outlives the token's `exp`; callers only add tokens that are valid now (never a
- * not-yet-valid one). Entries of a key that stops being trusted are dropped.
+ * tokens can share an entry (fast-jwt's cache keyed on parts and collided). Bounded LRU. An entry
+ * never outlives the token's `exp`, nor the key that verified it: a hit counts only while the
+ * source still holds that very key object (a key rotated out, or one whose cache lifetime ran out
+ * and must be re-fetched, sends the token through full verification again). Callers only add
+ * tokens that are valid now, never a not-yet-valid one.
  */
 export class VerifiedTokenCache {
-  readonly #entries: LRUCache<string, Entry>;
+  readonly #entries: LRUCache<string, CachedVerification>;
 
   constructor(maxEntries: number) {
-    this.#entries = new LRUCache<string, Entry>({ max: maxEntries });
+    this.#entries = new LRUCache<string, CachedVerification>({ max: maxEntries });
   }
 
   /** The cache key of a token. */
@@ -28,37 +35,42 @@ export class VerifiedTokenCache {
     return hash('sha256', token, 'base64');
   }
 
-  get(key: string, nowMs: number): Principal | undefined {
-    const entry = this.#entries.get(key);
+  /** The principal of a token verified earlier, while its token and its key are still good. */
+  get(cacheKey: string, nowMs: number): Principal | undefined {
+    const entry = this.#entries.get(cacheKey);
     if (entry === undefined) return undefined;
-    if (nowMs >= entry.validUntil) {
-      this.#entries.delete(key);
+    if (nowMs >= entry.validUntil || entry.source.getKeySync(entry.kid, entry.alg) !== entry.key) {
+      this.#entries.delete(cacheKey);
       return undefined;
     }
     return entry.principal;
   }
 
-  set(key: string, principal: Principal, kid: string | undefined): void {
-    this.#entries.set(key, {
-      principal,
-      validUntil: principal.expiresAt ?? Number.POSITIVE_INFINITY,
-      source: principal.source,
-      kid,
-    });
+  set(
+    cacheKey: string,
+    principal: Principal,
+    source: KeySource,
+    kid: string | undefined,
+    alg: string,
+    key: KeyObject,
+  ): void {
+    const validUntil = principal.expiresAt ?? Number.POSITIVE_INFINITY;
+    this.#entries.set(cacheKey, { principal, validUntil, source, kid, alg, key });
   }
 
-  /** Drops every entry verified by `kid` of `source` (the key left the source's JWKS). */
+  /** Drops every entry verified by one of `kids` of `source` (they left the source's JWKS). */
   dropKey(source: string, kids: readonly string[]): void {
-    for (const [key, entry] of this.#entries.entries()) {
-      if (entry.source === source && (entry.kid === undefined || kids.includes(entry.kid)))
-        this.#entries.delete(key);
+    for (const [cacheKey, entry] of this.#entries.entries()) {
+      if (entry.source.name === source && (entry.kid === undefined || kids.includes(entry.kid))) {
+        this.#entries.delete(cacheKey);
+      }
     }
   }
 
   /** Drops the entries of one bot token (revoked or replaced). */
   dropTokenId(jti: string): void {
-    for (const [key, entry] of this.#entries.entries()) {
-      if (entry.principal.tokenId === jti) this.#entries.delete(key);
+    for (const [cacheKey, entry] of this.#entries.entries()) {
+      if (entry.principal.tokenId === jti) this.#entries.delete(cacheKey);
     }
   }
 

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import express, { type Express } from 'express';
+import request from 'supertest';
+import type { JwtGateOptions } from '../lib/config/types.js';
+import { createJwtGate, type JwtGate } from '../lib/gate.js';
+import { VerifiedTokenCache } from '../lib/verify/verified-token-cache.js';
+import type { KeySource } from '../lib/verify/key-source.js';
+import type { Principal } from '../lib/verify/principal.js';
+import { type JwksServer, publicJwk, startJwksServer } from './support/jwks-server.js';
+import { rsaPair, signJwt, testKeySet } from './support/tokens.js';
+
+const SSO = 'http://sso.test';
+
+/** A gate with an injected clock, its verified-token cache on, and the in-memory bot store. */
+async function createServer(jwksUri: string | null, clock: { now: number }, extra: JwtGateOptions = {}) {
+  const gate = await createJwtGate(
+    {
+      jwtTokenConfiguration: { jwtissuer: 'open-metadata.org', keyId: 'test-kid' },
+      authenticationConfiguration: {
+        provider: 'custom-oidc',
+        publicKeyUrls: jwksUri ? [jwksUri] : [],
+        authority: SSO,
+        clientId: 'app',
+      },
+      verificationConfiguration: {
+        cache: { enabled: true, maxEntries: 100 },
+        jwks: { cooldownSeconds: 1, minCacheSeconds: 60, defaultCacheSeconds: 60, maxCacheSeconds: 60 },
+      },
+      database: { url: 'memory:' },
+      ...extra,
+    },
+    { keySet: testKeySet(), now: () => clock.now },
+  );
+  const app = express();
+  app.use(gate.authenticate);
+  app.get('/api/v1/tables', (req, res) => {
+    res.json({ name: req.user!.name });
+  });
+  app.use(gate.errorHandler);
+  return { app, gate };
+}
+
+const get = (app: Express, token: string) => request(app).get('/api/v1/tables').set('Authorization', `Bearer ${token}`);
+
+describe('verified-token cache', function () {
+  let jwks: JwksServer;
+  const k1 = rsaPair('rotate-1');
+  const k2 = rsaPair('rotate-2');
+
+  beforeEach(async function () {
+    jwks = await startJwksServer({ keys: { keys: [publicJwk(k1.publicKey, { kid: 'k1', alg: 'RS256' })] } });
+  });
+  afterEach(() => jwks.close());
+
+  const sso = (kid: string, key = k1.privateKey, nowSeconds = Math.floor(Date.now() / 1000), payload: Record<string, unknown> = {}) =>
+    signJwt({ header: { kid }, payload: { iss: SSO, aud: 'app', email: 'ann@example.com', ...payload }, key, nowSeconds });
+
+  it('never serves a cached token past its exp', async function () {
+    const clock = { now: Date.now() };
+    const { app } = await createServer(jwks.jwksUri, clock);
+    const token = sso('k1', k1.privateKey, Math.floor(clock.now / 1000), { exp: Math.floor(clock.now / 1000) + 120 });
+    assert.equal((await get(app, token)).status, 200);
+    assert.equal((await get(app, token)).status, 200, 'a cache hit');
+    clock.now += 121_000 + 60_000; // past exp and the clock tolerance
+    const res = await get(app, token);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.errorCode, 'ERR_TOKEN_EXPIRED');
+  });
+
+  it('never lets another token share an entry: same header and claims, another signature', async function () {
+    const clock = { now: Date.now() };
+    const { app } = await createServer(jwks.jwksUri, clock);
+    const token = sso('k1');
+    assert.equal((await get(app, token)).status, 200);
+    const [h, p] = token.split('.') as [string, string];
+    const forged = `${h}.${p}.${signJwt({ key: k2.privateKey }).split('.')[2]!}`;
+    const res = await get(app, forged);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.errorCode, 'ERR_TOKEN_SIGNATURE_INVALID');
+  });
+
+  it('follows key rotation at the source: a new kid is picked up, a removed key stops verifying, cached or not', async function () {
+    const clock = { now: Date.now() };
+    const { app } = await createServer(jwks.jwksUri, clock);
+    const old = sso('k1');
+    assert.equal((await get(app, old)).status, 200);
+    assert.equal((await get(app, old)).status, 200, 'cached');
+
+    // The IdP rotates: k2 is published, k1 withdrawn.
+    jwks.setKeys({ keys: [publicJwk(k2.publicKey, { kid: 'k2', alg: 'RS256' })] });
+    clock.now += 2000; // past the unknown-kid cooldown
+    const fresh = sso('k2', k2.privateKey);
+    assert.equal((await get(app, fresh)).status, 200, 'the new kid is fetched and accepted');
+    const res = await get(app, old);
+    assert.equal(res.status, 401, 'the cached verification by the removed key is gone');
+    assert.equal(res.body.errorCode, 'ERR_TOKEN_KEY_UNKNOWN');
+  });
+
+  it('re-checks the key when the source must refresh it (max-age ran out) and the key was withdrawn', async function () {
+    const clock = { now: Date.now() };
+    const { app } = await createServer(jwks.jwksUri, clock);
+    const token = sso('k1', k1.privateKey, Math.floor(clock.now / 1000), { exp: Math.floor(clock.now / 1000) + 3600 });
+    assert.equal((await get(app, token)).status, 200);
+    jwks.setKeys({ keys: [publicJwk(k2.publicKey, { kid: 'k2', alg: 'RS256' })] });
+    const fetches = jwks.fetchCount;
+    clock.now += 61_000; // the JWKS's cache lifetime (60 s) is over: the next use re-fetches
+    const res = await get(app, token);
+    assert.equal(res.status, 401);
+    assert.equal(jwks.fetchCount, fetches + 1);
+  });
+
+  it('drops a bot token at once when it is revoked or replaced, even right after a cache hit', async function () {
+    const clock = { now: Date.now() };
+    const { app, gate } = await createServer(null, clock);
+    const first = (await gate.bots.generateToken('ingestion-bot', '7', 'admin')).JWTToken;
+    assert.equal((await get(app, first)).status, 200);
+    assert.equal((await get(app, first)).status, 200);
+    const second = (await gate.bots.generateToken('ingestion-bot', '7', 'admin')).JWTToken;
+    assert.equal((await get(app, first)).status, 401, 'replaced');
+    assert.equal((await get(app, second)).status, 200);
+    await gate.bots.revokeToken('ingestion-bot', 'admin');
+    const res = await get(app, second);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.errorCode, 'ERR_TOKEN_REVOKED');
+    await closeGate(gate);
+  });
+
+  it('is bounded by maxEntries (least recently used out first)', function () {
+    const cache = new VerifiedTokenCache(2);
+    const key = rsaPair('self').publicKey;
+    const source = { name: 'self', getKeySync: () => key } as unknown as KeySource;
+    const principal = { expiresAt: null, tokenId: null } as unknown as Principal;
+    for (const t of ['a', 'b', 'c']) cache.set(VerifiedTokenCache.keyOf(t), principal, source, 'k', 'RS256', key);
+    assert.equal(cache.size, 2);
+    assert.equal(cache.get(VerifiedTokenCache.keyOf('a'), Date.now()), undefined);
+    assert.equal(cache.get(VerifiedTokenCache.keyOf('c'), Date.now()), principal);
+  });
+});
+
+async function closeGate(gate: JwtGate): Promise<void> {
+  await gate.close();
+}
