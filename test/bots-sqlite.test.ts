@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { loadConfig } from '../lib/config/load-config.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
@@ -16,22 +14,7 @@ import {
   startSso,
   writeBotConfig,
 } from './support/bot-app.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** The real `jwt-gate` command in a child process: another process on the same SQLite file. */
-function runCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'lib/cli/run.ts', ...args],
-      { cwd: ROOT },
-      (err, stdout, stderr) => {
-        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
-      },
-    );
-  });
-}
+import { runCli } from './support/cli.js';
 
 describe('bots on SQLite', function () {
   let sso: SsoFixture;
@@ -111,7 +94,7 @@ describe('bots on SQLite', function () {
     const server = await start();
     const token = await generate(server, 'etl');
     assert.equal((await tables(server, token)).status, 200);
-    const cli = await runCli('bots', 'revoke', 'etl', '--config', configPath);
+    const cli = await runCli(['bots', 'revoke', 'etl', '--config', configPath]);
     assert.equal(cli.code, 0, cli.stderr);
     assert.match(cli.stdout, /Revoked the token of bot "etl"/);
     const elapsed = await eventually(

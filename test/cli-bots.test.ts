@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import request from 'supertest';
-import type { CliIo } from '../lib/cli/main.js';
-import { main } from '../lib/cli/main.js';
 import { loadConfig } from '../lib/config/load-config.js';
 import {
   type BotApp,
@@ -17,35 +13,7 @@ import {
   startSso,
   writeBotConfig,
 } from './support/bot-app.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `main` in this process with captured output (the same code path as the bin). */
-async function runMain(...args: string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { out: (text) => void (stdout += text), err: (text) => void (stderr += text) };
-  const code = await main(['node', 'jwt-gate', ...args], io);
-  return { code, stdout, stderr };
-}
-
-function assertOneLineError(result: CliResult, pattern: RegExp): void {
-  assert.equal(result.code, 1);
-  assert.equal(result.stdout, '');
-  assert.equal(
-    result.stderr.trimEnd().split('\n').length,
-    1,
-    `one line expected, got ${JSON.stringify(result.stderr)}`,
-  );
-  assert.doesNotMatch(result.stderr, /\n\s+at /);
-  assert.match(result.stderr, pattern);
-}
+import { assertOneLineError, runCli, runMain } from './support/cli.js';
 
 describe('jwt-gate bots', function () {
   let sso: SsoFixture;
@@ -168,13 +136,9 @@ describe('jwt-gate bots', function () {
   });
 
   it('works as a real command: JWT_GATE_CONFIG names the file and $(…) captures exactly the token', async function () {
-    const result = await new Promise<CliResult>((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', 'lib/cli/run.ts', 'bots', 'token', 'ingestion-bot', '--expiry', '7'],
-        { cwd: ROOT, env: { ...process.env, JWT_GATE_CONFIG: config } },
-        (err, stdout, stderr) => resolve({ code: err === null ? 0 : Number(err.code), stdout, stderr }),
-      );
+    const result = await runCli(['bots', 'token', 'ingestion-bot', '--expiry', '7'], {
+      ...process.env,
+      JWT_GATE_CONFIG: config,
     });
     assert.equal(result.code, 0, result.stderr);
     const token = result.stdout.trimEnd();

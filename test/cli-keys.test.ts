@@ -1,48 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { CliIo } from '../lib/cli/main.js';
-import { main } from '../lib/cli/main.js';
+import { assertOneLineError, runCli, runMain } from './support/cli.js';
 import { loadKeySet } from '../lib/keys/index.js';
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real command in a child process, as a user would. */
-function runCli(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'lib/cli/run.ts', ...args], (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
-    });
-  });
-}
-
-/** Runs `main` in this process with captured output (faster; same code path as the bin). */
-async function runMain(...args: string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = { out: (text) => void (stdout += text), err: (text) => void (stderr += text) };
-  const code = await main(['node', 'jwt-gate', ...args], io);
-  return { code, stdout, stderr };
-}
-
-function assertOneLineError(result: CliResult, pattern: RegExp): void {
-  assert.equal(result.code, 1);
-  assert.equal(result.stdout, '');
-  assert.equal(
-    result.stderr.trimEnd().split('\n').length,
-    1,
-    `one line expected, got ${JSON.stringify(result.stderr)}`,
-  );
-  assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
-  assert.match(result.stderr, pattern);
-}
 
 describe('jwt-gate keys generate', function () {
   let dir: string;
@@ -57,7 +19,7 @@ describe('jwt-gate keys generate', function () {
 
   it('writes the three key files, prints their paths and YAML that loads them, and exits 0', async function () {
     const out = join(dir, 'conf');
-    const result = await runCli('keys', 'generate', '--out', out);
+    const result = await runCli(['keys', 'generate', '--out', out]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
     for (const name of ['private_key.pem', 'private_key.der', 'public_key.der'])
@@ -88,7 +50,7 @@ describe('jwt-gate keys generate', function () {
     // Existing keys are never replaced silently: one line on stderr, exit 1, files untouched.
     const before = readFileSync(join(out, 'private_key.der'));
     assertOneLineError(
-      await runCli('keys', 'generate', '--out', out),
+      await runCli(['keys', 'generate', '--out', out]),
       /^jwt-gate: .*private_key\.pem already exists: .*--force/,
     );
     assert.deepEqual(readFileSync(join(out, 'private_key.der')), before);
@@ -130,7 +92,7 @@ describe('jwt-gate keys generate', function () {
   });
 
   it('prints help for --help and exits 0', async function () {
-    const top = await runCli('--help');
+    const top = await runCli(['--help']);
     assert.equal(top.code, 0);
     assert.match(top.stdout, /Usage: jwt-gate/);
     assert.match(top.stdout, /keys\s+manage the RSA key pair/);
