@@ -212,8 +212,8 @@ describe('RemoteJwksSource', () => {
         stale: true,
       },
     );
-    // Within the failure backoff: served stale without asking the server again.
-    seconds(10);
+    // Within the failure backoff (1 s after the first failure): served stale, server not asked.
+    seconds(0.5);
     assert.equal(source.getKeySync('k1', 'RS256'), key);
     assert.equal(await source.getKey('k1', 'RS256'), key);
     assert.equal(server.fetchCount, 2);
@@ -223,7 +223,8 @@ describe('RemoteJwksSource', () => {
       clock = Math.min(clock + 10_000, staleUntil - 1);
       assert.equal(await source.getKey('k1', 'RS256'), key);
     }
-    assert.ok(server.fetchCount <= 8, `fetched ${server.fetchCount} times in ${FETCH.staleIfErrorSeconds}s`);
+    // Backoff 1 s, 2 s, 4 s, … capped at 300 s: about a dozen fetches in 900 s, not one per request.
+    assert.ok(server.fetchCount <= 13, `fetched ${server.fetchCount} times in ${FETCH.staleIfErrorSeconds}s`);
     clock = staleUntil;
     assert.equal(source.getKeySync('k1', 'RS256'), undefined);
     await assert.rejects(
@@ -249,9 +250,23 @@ describe('RemoteJwksSource', () => {
     for (let i = 0; i < 20; i++)
       await assert.rejects(source.getKey('k1', 'RS256'), unavailable(/answered 500/));
     assert.equal(server.fetchCount, 1);
-    seconds(FETCH.cooldownSeconds);
+    seconds(1);
     await assert.rejects(source.getKey('k1', 'RS256'), unavailable(/answered 500/));
-    assert.equal(server.fetchCount, 2);
+    assert.equal(server.fetchCount, 2, 'retried after 1 s');
+    seconds(1);
+    await assert.rejects(source.getKey('k1', 'RS256'), unavailable(/answered 500/));
+    assert.equal(server.fetchCount, 2, 'the next retry waits 2 s');
+  });
+
+  it('uses a key server that was down at start as soon as it is back (after a short backoff)', async () => {
+    const server = await serve({ behaviour: { type: 'down' } });
+    const source = sourceFor(server);
+    await source.prefetch();
+    assert.equal(source.health().healthy, false);
+    server.setBehaviour({ type: 'ok' });
+    seconds(1);
+    assert.ok((await source.getKey('k1', 'RS256')).equals(k1));
+    assert.equal(source.health().healthy, true);
   });
 
   it('answers an unknown kid with 503 while the key server fails (it cannot tell new from junk)', async () => {

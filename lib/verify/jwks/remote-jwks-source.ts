@@ -288,11 +288,13 @@ export class RemoteJwksSource {
 
   private recordFailure(err: unknown): void {
     this.failures++;
+    // 1 s, 2 s, 4 s, … up to max(cooldown, 300 s): a key server that was down for a moment (a
+    // restart) is retried soon, one that stays down is asked ever more rarely — never per request.
     const backoff = Math.min(
-      this.config.cooldownSeconds * 2 ** (this.failures - 1),
+      MIN_FAILURE_BACKOFF_SECONDS * 2 ** (this.failures - 1),
       Math.max(this.config.cooldownSeconds, MAX_FAILURE_BACKOFF_SECONDS),
     );
-    this.retryAt = this.now() + Math.max(MIN_FAILURE_BACKOFF_SECONDS, backoff) * 1000;
+    this.retryAt = this.now() + backoff * 1000;
     this.lastError = err instanceof Error ? err.message : String(err);
   }
 
