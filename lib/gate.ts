@@ -103,7 +103,7 @@ export async function createJwtGate(
   }
   if (noAuth) {
     console.warn(
-      'jwt-gate: WARNING provider is "no-auth": requests without a token are let in as an anonymous admin. Development only.',
+      'jwt-gate: WARNING provider is "no-auth": requests without a token are let in as "anonymous" (never an admin). Development only.',
     );
   }
 
@@ -181,7 +181,7 @@ export async function createJwtGate(
       verifier,
       isPublic,
       realm,
-      anonymous: noAuth ? anonymousAdmin() : null,
+      anonymous: noAuth ? anonymousPrincipal() : null,
     }),
     requireAdmin: requireAdmin(realm),
     errorHandler: createErrorHandler(),
@@ -205,12 +205,16 @@ function withoutRemoteSources(config: ResolvedConfig): ResolvedConfig {
   };
 }
 
-function anonymousAdmin(): Principal {
+/**
+ * `no-auth`'s caller: let through, but never an admin — so nobody can mint or revoke bot tokens
+ * without signing in (a token minted then would outlive the switch to a real SSO).
+ */
+function anonymousPrincipal(): Principal {
   return Object.freeze({
     name: 'anonymous',
     email: null,
     isBot: false,
-    isAdmin: true,
+    isAdmin: false,
     tokenType: null,
     issuer: '',
     subject: 'anonymous',

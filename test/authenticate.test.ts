@@ -37,7 +37,11 @@ async function createServer(
         clientId: SSO_AUDIENCE,
         ...options.authenticationConfiguration,
       },
-      authorizerConfiguration: { adminPrincipals: ['admin'], ...options.authorizerConfiguration },
+      authorizerConfiguration: {
+        adminPrincipals: ['admin'],
+        principalDomain: 'example.com',
+        ...options.authorizerConfiguration,
+      },
       database: { url: 'memory:' },
     },
     { keySet: testKeySet(), ...deps },
@@ -434,6 +438,26 @@ for (const mode of ['direct', 'passport'] as const) {
         assert.equal((await principalOf({}, { email: 'ADMIN@example.com' })).body.isAdmin, true);
       });
 
+      it('makes an SSO user an admin only with a verified email of principalDomain, or a listed full email', async function () {
+        const admin = async (payload: Record<string, unknown>, adminPrincipals = ['admin']) =>
+          (await principalOf({ authorizerConfiguration: { adminPrincipals } }, payload)).body.isAdmin;
+        assert.equal(await admin({ email: 'admin@example.com' }), true);
+        assert.equal(await admin({ email: 'admin@evil.example' }), false, 'another domain');
+        assert.equal(await admin({ email: 'admin' }), false, 'no domain at all');
+        assert.equal(
+          await admin({ email: undefined, preferred_username: 'admin' }),
+          false,
+          'a chosen username',
+        );
+        assert.equal(await admin({ email: undefined, sub: 'admin' }), false, 'a chosen subject');
+        assert.equal(
+          await admin({ email: 'jane@partner.org' }, ['jane@partner.org']),
+          true,
+          'a listed full email',
+        );
+        assert.equal(await admin({ email: 'jane@partner.org' }, ['jane']), false);
+      });
+
       it('does no Unicode case folding: a Kelvin-sign name never becomes an admin', async function () {
         const res = await principalOf(
           { authorizerConfiguration: { adminPrincipals: ['kim'] } },
@@ -623,11 +647,13 @@ for (const mode of ['direct', 'passport'] as const) {
     });
 
     describe('no-auth provider', function () {
-      it('lets requests in as anonymous in development and refuses to start in production', async function () {
+      it('lets requests in as a non-admin anonymous in development and refuses to start in production', async function () {
         const { app } = await createServer({ authenticationConfiguration: { provider: 'no-auth' } });
         const res = await request(app).get('/api/v1/users/loggedInUser');
         assert.equal(res.status, 200);
         assert.equal(res.body.name, 'anonymous');
+        assert.equal(res.body.isAdmin, false, 'never an admin: nobody mints bot tokens without signing in');
+        assert.equal((await request(app).post('/api/v1/admin-only')).status, 403);
         const previous = process.env.NODE_ENV;
         process.env.NODE_ENV = 'production';
         try {

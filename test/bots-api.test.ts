@@ -92,7 +92,7 @@ describe('bot API (memory store)', function () {
         displayName: 'Nightly ETL',
         description: 'loads tables',
         createdAt: 'number',
-        createdBy: 'admin',
+        createdBy: 'admin <admin@example.com>',
         token: null,
       },
     );
@@ -234,7 +234,7 @@ describe('bot API (memory store)', function () {
       'last4',
       'lastUsedAt',
     ]);
-    assert.equal(meta.body.issuedBy, 'admin');
+    assert.equal(meta.body.issuedBy, 'admin <admin@example.com>');
     assert.equal(typeof meta.body.lastUsedAt, 'number', 'a use shows before it is written to the store');
     assert.equal((await store.getCurrentToken('etl'))!.lastUsedAt, null, 'no write per request');
 
@@ -271,12 +271,12 @@ describe('bot API (memory store)', function () {
     assert.deepEqual(
       rows.map((r) => [r.actor, r.action, r.jti]),
       [
-        ['admin', 'bot.create', null],
-        ['admin', 'token.issue', jti1],
-        ['admin', 'token.revoke', jti1],
-        ['admin', 'token.issue', jti2],
-        ['admin', 'token.revoke', jti2],
-        ['admin', 'bot.delete', null],
+        ['admin <admin@example.com>', 'bot.create', null],
+        ['admin <admin@example.com>', 'token.issue', jti1],
+        ['admin <admin@example.com>', 'token.revoke', jti1],
+        ['admin <admin@example.com>', 'token.issue', jti2],
+        ['admin <admin@example.com>', 'token.revoke', jti2],
+        ['admin <admin@example.com>', 'bot.delete', null],
       ],
     );
     assert.ok(rows.every((r) => typeof r.at === 'number' && r.at > Date.now() - 10_000));

@@ -40,7 +40,8 @@ async function createServer(jwksUri: string | null, clock: { now: number }, extr
   return { app, gate };
 }
 
-const get = (app: Express, token: string) => request(app).get('/api/v1/tables').set('Authorization', `Bearer ${token}`);
+const get = (app: Express, token: string) =>
+  request(app).get('/api/v1/tables').set('Authorization', `Bearer ${token}`);
 
 describe('verified-token cache', function () {
   let jwks: JwksServer;
@@ -52,13 +53,25 @@ describe('verified-token cache', function () {
   });
   afterEach(() => jwks.close());
 
-  const sso = (kid: string, key = k1.privateKey, nowSeconds = Math.floor(Date.now() / 1000), payload: Record<string, unknown> = {}) =>
-    signJwt({ header: { kid }, payload: { iss: SSO, aud: 'app', email: 'ann@example.com', ...payload }, key, nowSeconds });
+  const sso = (
+    kid: string,
+    key = k1.privateKey,
+    nowSeconds = Math.floor(Date.now() / 1000),
+    payload: Record<string, unknown> = {},
+  ) =>
+    signJwt({
+      header: { kid },
+      payload: { iss: SSO, aud: 'app', email: 'ann@example.com', ...payload },
+      key,
+      nowSeconds,
+    });
 
   it('never serves a cached token past its exp', async function () {
     const clock = { now: Date.now() };
     const { app } = await createServer(jwks.jwksUri, clock);
-    const token = sso('k1', k1.privateKey, Math.floor(clock.now / 1000), { exp: Math.floor(clock.now / 1000) + 120 });
+    const token = sso('k1', k1.privateKey, Math.floor(clock.now / 1000), {
+      exp: Math.floor(clock.now / 1000) + 120,
+    });
     assert.equal((await get(app, token)).status, 200);
     assert.equal((await get(app, token)).status, 200, 'a cache hit');
     clock.now += 121_000 + 60_000; // past exp and the clock tolerance
@@ -99,7 +112,9 @@ describe('verified-token cache', function () {
   it('re-checks the key when the source must refresh it (max-age ran out) and the key was withdrawn', async function () {
     const clock = { now: Date.now() };
     const { app } = await createServer(jwks.jwksUri, clock);
-    const token = sso('k1', k1.privateKey, Math.floor(clock.now / 1000), { exp: Math.floor(clock.now / 1000) + 3600 });
+    const token = sso('k1', k1.privateKey, Math.floor(clock.now / 1000), {
+      exp: Math.floor(clock.now / 1000) + 3600,
+    });
     assert.equal((await get(app, token)).status, 200);
     jwks.setKeys({ keys: [publicJwk(k2.publicKey, { kid: 'k2', alg: 'RS256' })] });
     const fetches = jwks.fetchCount;
@@ -130,7 +145,8 @@ describe('verified-token cache', function () {
     const key = rsaPair('self').publicKey;
     const source = { name: 'self', getKeySync: () => key } as unknown as KeySource;
     const principal = { expiresAt: null, tokenId: null } as unknown as Principal;
-    for (const t of ['a', 'b', 'c']) cache.set(VerifiedTokenCache.keyOf(t), principal, source, 'k', 'RS256', key);
+    for (const t of ['a', 'b', 'c'])
+      cache.set(VerifiedTokenCache.keyOf(t), principal, source, 'k', 'RS256', key);
     assert.equal(cache.size, 2);
     assert.equal(cache.get(VerifiedTokenCache.keyOf('a'), Date.now()), undefined);
     assert.equal(cache.get(VerifiedTokenCache.keyOf('c'), Date.now()), principal);

@@ -28,7 +28,13 @@ export interface BotsRouterOptions {
 export function createBotsRouter(bots: BotService, options: BotsRouterOptions = {}): Router {
   const guard: RequestHandler[] = [securityHeaders, noStore, requireAdmin(options.realm)];
   const json = jsonBody();
-  const actor = (req: Request): string => req.user!.name;
+  // The full identity, so two people whose names share the part before `@` stay apart in the log.
+  const actor = (req: Request): string => {
+    const user = req.user!;
+    return user.email !== null
+      ? `${user.name} <${user.email}>`
+      : `${user.name} (${user.issuer} ${user.subject})`;
+  };
   const name = (req: Request): string => String(req.params.name);
 
   const generate = route(async (req, res) => {

@@ -20,8 +20,21 @@ export function createPrincipalPolicy(
 ): PrincipalPolicy {
   const mapping = parseMapping(auth.jwtPrincipalClaimsMapping);
   const claimOrder = auth.jwtPrincipalClaims;
-  const admins = new Set(authorizer.adminPrincipals.map(asciiLower));
+  const listed = authorizer.adminPrincipals.map(asciiLower);
+  const admins = new Set(listed.filter((a) => !a.includes('@')));
+  const adminEmails = new Set(listed.filter((a) => a.includes('@')));
   const domain = asciiLower(authorizer.principalDomain);
+  /**
+   * Admin by name alone would make `admin@anywhere` — or a user-chosen `preferred_username` — an
+   * admin. For SSO tokens the name must be backed by a verified email of `principalDomain`, or the
+   * full email must be listed (`adminPrincipals: [jane@partner.org]`). Our own tokens we minted.
+   */
+  const isAdmin = (name: string, email: string | null, own: boolean): boolean => {
+    if (own) return admins.has(name);
+    if (email === null) return false;
+    const lower = asciiLower(email);
+    return adminEmails.has(lower) || (admins.has(name) && afterAt(lower) === domain);
+  };
 
   return {
     resolve(claims, source, own) {
@@ -67,7 +80,7 @@ export function createPrincipalPolicy(
         name,
         email,
         isBot,
-        isAdmin: admins.has(name),
+        isAdmin: isAdmin(name, email, own),
         tokenType,
         issuer: typeof claims.iss === 'string' ? claims.iss : '',
         subject: typeof claims.sub === 'string' ? claims.sub : '',
