@@ -45,6 +45,27 @@ describe('error rendering', function () {
     assert.equal(down.headers['retry-after'], '8');
   });
 
+  it('renders client errors raised by Express itself (a malformed % escape, bad JSON) as JSON, without a stack', async function () {
+    const app = express();
+    app.get('/api/v1/bots/:name', (_req, res) => {
+      res.json({});
+    });
+    app.post('/json', express.json(), (_req, res) => {
+      res.json({});
+    });
+    app.use(createErrorHandler());
+    const escape = await request(app).get('/api/v1/bots/%ZZ');
+    assert.equal(escape.status, 400);
+    assert.deepEqual(escape.body, {
+      code: 400,
+      message: 'The request could not be handled: Bad Request.',
+      errorCode: 'ERR_BAD_REQUEST',
+    });
+    const json = await request(app).post('/json').set('Content-Type', 'application/json').send('{"a":');
+    assert.equal(json.status, 400);
+    assert.doesNotMatch(json.text, /at .*\.js|SyntaxError|node_modules/);
+  });
+
   it('passes errors that are not jwt-gate errors to the app unchanged', async function () {
     const app = express();
     app.get('/', (_req, _res, next) => next(new Error('boom')));

@@ -3,6 +3,7 @@ import type { BotService } from '../bots/bot-service.js';
 import { ApiError, badRequest } from '../errors.js';
 import { isPlainObject } from '../config/apply-defaults.js';
 import { requireAdmin } from './guards.js';
+import { createErrorHandler } from './error-handler.js';
 import { methodNotAllowed, securityHeaders } from './router-helpers.js';
 
 /** Largest JSON body the bot API reads. */
@@ -118,6 +119,8 @@ export function createBotsRouter(bots: BotService, options: BotsRouterOptions = 
     .route('/api/v1/users/token/:name')
     .get(guard, tokenMetadata)
     .all(guard, methodNotAllowed('GET, HEAD'));
+  // The bot API answers in JSON even in an app that forgot `gate.errorHandler`.
+  router.use(createErrorHandler());
   return router;
 }
 

@@ -1,18 +1,34 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
-import { HttpError } from '../errors.js';
+import { ApiError, HttpError } from '../errors.js';
 
 /**
  * Renders jwt-gate's errors as `{"code": status, "message": …, "errorCode": "ERR_…"}` with their
- * headers (`WWW-Authenticate`, `Retry-After`, `Allow`). Anything else — and a body-parser error —
- * is passed on to the app's own error handler, unchanged.
+ * headers (`WWW-Authenticate`, `Retry-After`, `Allow`). Other client errors raised by Express
+ * itself on the way to a route (a malformed `%` escape in a path, a body-parser failure) are
+ * rendered the same way with a generic message, never Express's HTML page with a stack trace.
+ * Anything else (5xx, the app's own errors) is passed on to the app's error handler, unchanged.
  */
 export function createErrorHandler(): ErrorRequestHandler {
   return function jwtGateErrorHandler(err: unknown, _req, res, next) {
-    if (!(err instanceof HttpError) || res.headersSent) {
+    const rendered = err instanceof HttpError ? err : clientError(err);
+    if (rendered === undefined || res.headersSent) {
       next(err);
       return;
     }
-    for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-    res.status(err.status).json(err.toJSON());
+    for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
+    res.status(rendered.status).json(rendered.toJSON());
   };
+}
+
+/** A 4xx raised by Express, its router or body-parser (they set `status`), as an `ApiError`. */
+function clientError(err: unknown): ApiError | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { status, statusCode } = err as { status?: unknown; statusCode?: unknown };
+  const code = typeof status === 'number' ? status : statusCode;
+  if (typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 499) return undefined;
+  const reason = STATUS_CODES[code] ?? 'Bad Request';
+  return new ApiError(code, 'ERR_BAD_REQUEST', `The request could not be handled: ${reason}.`, {
+    cause: err,
+  });
 }
