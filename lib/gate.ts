@@ -12,7 +12,7 @@ import { createErrorHandler } from './http/error-handler.js';
 import { requireAdmin } from './http/guards.js';
 import { healthRoute, HEALTH_PATH, type HealthReport } from './http/health-router.js';
 import { jwksRoute, JWKS_PATHS } from './http/jwks-router.js';
-import { servePublicRoutes } from './http/router-helpers.js';
+import { publicRouteHandlers, servePublicRoutes } from './http/router-helpers.js';
 import { createPublicPathMatcher } from './http/public-paths.js';
 import type { KeySet } from './keys/key-set.js';
 import { loadKeySet } from './keys/load-key-set.js';
@@ -169,7 +169,8 @@ export async function createJwtGate(
   };
 
   // One exact-path lookup, not three routers: it runs in front of every protected request.
-  const publicRouter = servePublicRoutes([jwksRoute(keySet), authConfigRoute(auth), healthRoute(health)]);
+  const publicRoutes = [jwksRoute(keySet), authConfigRoute(auth), healthRoute(health)];
+  const publicRouter = servePublicRoutes(publicRoutes);
 
   return {
     config,
@@ -180,6 +181,7 @@ export async function createJwtGate(
     authenticate: createAuthenticate({
       verifier,
       isPublic,
+      publicHandlers: publicRouteHandlers(publicRoutes, basePath),
       realm,
       anonymous: noAuth ? anonymousPrincipal() : null,
     }),

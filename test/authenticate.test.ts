@@ -628,6 +628,22 @@ for (const mode of ['direct', 'passport'] as const) {
         }
       });
 
+      it('are answered by jwt-gate itself: an app route at a public path is never reached without a token', async function () {
+        const { gate } = await createServer();
+        const app = express();
+        app.use('/elsewhere', gate.publicRouter); // mounted somewhere else, or forgotten
+        app.use(gate.authenticate);
+        app.get('/api/v1/system/:thing', (req, res) => {
+          res.json({ reached: true, user: req.user ?? null });
+        });
+        app.use(gate.errorHandler);
+        const health = await request(app).get('/api/v1/system/health');
+        assert.equal(health.status, 200);
+        assert.equal(health.body.reached, undefined);
+        assert.ok(Array.isArray(health.body.sources));
+        assert.equal((await request(app).get('/api/v1/system/other')).status, 401);
+      });
+
       it('work per router too (router.use(gate.authenticate))', async function () {
         const gate = (await createServer()).gate;
         const app = express();

@@ -6,8 +6,10 @@ import type { TokenVerifier } from '../verify/token-verifier.js';
 
 export interface AuthenticateOptions {
   verifier: TokenVerifier;
-  /** True for the few public routes (exact match on the normalised path). */
+  /** True for the few public routes (exact match on the normalised path, GET/HEAD). */
   isPublic: (req: Parameters<RequestHandler>[0]) => boolean;
+  /** Their handlers by full path: a public path is answered here, never passed on unauthenticated. */
+  publicHandlers: ReadonlyMap<string, RequestHandler>;
   realm: string;
   /** `provider: no-auth` (development only): requests without a token get this principal. */
   anonymous: Principal | null;
@@ -15,17 +17,22 @@ export interface AuthenticateOptions {
 
 /**
  * The authentication middleware: the data path of a request, top to bottom.
- * public route? → extract the bearer token (RFC 6750) → verify (cache, or route by `iss` to one
+ * public route? (answered here) → extract the bearer token (RFC 6750) → verify (cache, or route by `iss` to one
  * source's Passport strategy) → `req.user` → next. Failures go to `next(err)` as typed errors
  * carrying status, code and `WWW-Authenticate`.
  */
 export function createAuthenticate(options: AuthenticateOptions): RequestHandler {
-  const { verifier, isPublic, realm, anonymous } = options;
+  const { verifier, isPublic, publicHandlers, realm, anonymous } = options;
 
   return function jwtGateAuthenticate(req, res, next) {
     if (isPublic(req)) {
-      next();
-      return;
+      // Answered by jwt-gate's own public handler, so whatever the app routes at these paths
+      // (or wherever it mounted the public router) is never reached without a token.
+      const serve = publicHandlers.get(pathOf(req.originalUrl));
+      if (serve !== undefined) {
+        serve(req, res, next);
+        return;
+      }
     }
     let token: string | undefined;
     try {
@@ -55,4 +62,9 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
 
 function withRealm(err: unknown, realm: string): unknown {
   return err instanceof BearerError ? err.setRealm(realm) : err;
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }

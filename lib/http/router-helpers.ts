@@ -21,22 +21,37 @@ export interface PublicRoute {
 }
 
 /**
+ * The GET/HEAD handlers of public routes by exact path (`basePath` + route path), each sending
+ * helmet's headers first.
+ */
+export function publicRouteHandlers(
+  routes: readonly PublicRoute[],
+  basePath = '',
+): Map<string, RequestHandler> {
+  const handlers = new Map<string, RequestHandler>();
+  for (const route of routes) {
+    for (const path of route.paths) {
+      handlers.set(basePath + path, function servePublicRoute(req, res, next) {
+        securityHeaders(req, res, (err?: unknown) => (err ? next(err) : route.handle(req, res, next)));
+      });
+    }
+  }
+  return handlers;
+}
+
+/**
  * Serves public routes from one middleware: an exact, case-sensitive lookup of `req.path` (no
  * router layers to walk on every protected request), GET/HEAD with helmet's headers, 405 for
  * other methods, anything else passed on untouched.
  */
 export function servePublicRoutes(routes: readonly PublicRoute[]): RequestHandler {
-  const byPath = new Map<string, RequestHandler>();
-  for (const route of routes) for (const path of route.paths) byPath.set(path, route.handle);
+  const handlers = publicRouteHandlers(routes);
   const refuse = methodNotAllowed('GET, HEAD');
   return function jwtGatePublicRoutes(req, res, next) {
-    const handle = byPath.get(req.path);
-    if (handle === undefined) {
-      next();
-      return;
-    }
-    const method = req.method === 'GET' || req.method === 'HEAD' ? handle : refuse;
-    securityHeaders(req, res, (err?: unknown) => (err ? next(err) : method(req, res, next)));
+    const handle = handlers.get(req.path);
+    if (handle === undefined) next();
+    else if (req.method === 'GET' || req.method === 'HEAD') handle(req, res, next);
+    else securityHeaders(req, res, (err?: unknown) => (err ? next(err) : refuse(req, res, next)));
   };
 }
 
