@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { BearerError, MissingTokenError } from '../errors.js';
+import { BearerError, InvalidTokenError, MissingTokenError } from '../errors.js';
 import { extractBearerToken } from '../verify/extract-token.js';
 import type { Principal } from '../verify/principal.js';
 import type { TokenVerifier } from '../verify/token-verifier.js';
@@ -52,7 +52,12 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
     }
     verifier.verify(req, res, token, (err, principal) => {
       if (err) next(withRealm(err, realm));
-      else {
+      else if (principal === undefined) {
+        // Never let a request through without a principal, whatever went wrong above.
+        next(
+          new InvalidTokenError('ERR_TOKEN_MALFORMED', 'The token could not be verified.').setRealm(realm),
+        );
+      } else {
         req.user = principal;
         next();
       }

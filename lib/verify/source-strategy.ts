@@ -52,10 +52,9 @@ export function createSourceStrategy(source: KeySource, ctx: StrategyContext): J
         }
         const { kid, alg } = inspected.header;
         // jsonwebtoken takes a KeyObject (parsed once per key); the typings only list string/Buffer.
-        const give = (key: KeyObject): void => done(null, key as unknown as Buffer);
-        const key = source.getKeySync(kid, alg);
-        if (key !== undefined) give(key);
-        else source.getKey(kid, alg).then(give, done);
+        keyFromSource(source, kid, alg, (err, key) =>
+          err ? done(err) : done(null, key as unknown as Buffer),
+        );
       },
       algorithms: [...source.algorithms] as JwtStrategyAlgorithms,
       issuer: [...source.issuers],
@@ -70,6 +69,61 @@ export function createSourceStrategy(source: KeySource, ctx: StrategyContext): J
 }
 
 type JwtStrategyAlgorithms = NonNullable<ConstructorParameters<typeof JwtStrategy>[0]['algorithms']>;
+
+/**
+ * The key for `kid` from this source only: from memory when held, else fetched under the source's
+ * rate limits. Failures of remote sources reach the client in general words — the source's URL
+ * and the upstream error stay in `cause` and in the health view, not in a 401/503 body.
+ */
+export function keyFromSource(
+  source: KeySource,
+  kid: string | undefined,
+  alg: string,
+  done: (err: JwtGateError | null, key?: KeyObject) => void,
+): void {
+  let key: KeyObject | undefined;
+  try {
+    key = source.getKeySync(kid, alg);
+  } catch (err) {
+    done(publicKeyError(err, source));
+    return;
+  }
+  if (key !== undefined) done(null, key);
+  else
+    source.getKey(kid, alg).then(
+      (k) => done(null, k),
+      (err: unknown) => done(publicKeyError(err, source)),
+    );
+}
+
+function publicKeyError(err: unknown, source: KeySource): JwtGateError {
+  const error = toTokenError(err);
+  if (source.kind !== 'remote') return error;
+  const options = { cause: err };
+  switch (error.code) {
+    case 'ERR_KEYS_UNAVAILABLE':
+      return new ServiceUnavailableError(
+        'ERR_KEYS_UNAVAILABLE',
+        "The signing keys of the token's issuer cannot be obtained right now; try again later.",
+        Number((error as ServiceUnavailableError).headers['Retry-After'] ?? 5),
+        options,
+      );
+    case 'ERR_TOKEN_KEY_UNKNOWN':
+      return new InvalidTokenError(
+        'ERR_TOKEN_KEY_UNKNOWN',
+        'The token was signed with a key its issuer does not publish.',
+        options,
+      );
+    case 'ERR_TOKEN_ALG_NOT_ALLOWED':
+      return new InvalidTokenError(
+        'ERR_TOKEN_ALG_NOT_ALLOWED',
+        "The token's algorithm does not fit the key its issuer publishes.",
+        options,
+      );
+    default:
+      return error;
+  }
+}
 
 /** Checks that bind a token to this source, before any key lookup. */
 export function checkForSource(

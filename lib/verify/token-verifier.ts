@@ -15,6 +15,7 @@ import {
   type StrategyContext,
   checkBotToken,
   checkForSource,
+  keyFromSource,
   principalFor,
   createSourceStrategy,
   toTokenError,
@@ -123,9 +124,12 @@ export class TokenVerifier {
         else accept(principal, key);
       });
     };
-    const key = source.getKeySync(kid, alg);
-    if (key !== undefined) withKey(key);
-    else source.getKey(kid, alg).then(withKey, (err: unknown) => done(toTokenError(err)));
+    keyFromSource(source, kid, alg, (err, key) => {
+      if (err) done(err);
+      else if (key === undefined)
+        done(new InvalidTokenError('ERR_TOKEN_KEY_UNKNOWN', 'No key verifies this token.'));
+      else withKey(key);
+    });
   }
 
   /** `engine: passport`: the source's passport-jwt strategy decides. */

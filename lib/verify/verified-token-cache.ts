@@ -39,7 +39,7 @@ export class VerifiedTokenCache {
   get(cacheKey: string, nowMs: number): Principal | undefined {
     const entry = this.#entries.get(cacheKey);
     if (entry === undefined) return undefined;
-    if (nowMs >= entry.validUntil || entry.source.getKeySync(entry.kid, entry.alg) !== entry.key) {
+    if (nowMs >= entry.validUntil || !stillHolds(entry)) {
       this.#entries.delete(cacheKey);
       return undefined;
     }
@@ -80,5 +80,14 @@ export class VerifiedTokenCache {
 
   get size(): number {
     return this.#entries.size;
+  }
+}
+
+/** The source still serves the very key object that verified the entry (a lookup error: no). */
+function stillHolds(entry: CachedVerification): boolean {
+  try {
+    return entry.source.getKeySync(entry.kid, entry.alg) === entry.key;
+  } catch {
+    return false;
   }
 }
