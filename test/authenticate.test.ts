@@ -287,6 +287,8 @@ for (const mode of ['direct', 'passport'] as const) {
         });
         const res = await request(server.app).get('/api/v1/tables').set('Authorization', `Bearer ${token}`);
         assertBearerError(res, 401, 'invalid_token', 'ERR_TOKEN_KEY_UNKNOWN', token);
+        assert.ok(!res.text.includes('127.0.0.1'), 'no internal URL in the body');
+        assert.ok(!String(res.headers['www-authenticate']).includes('127.0.0.1'), 'nor in the challenge');
       });
 
       it('refuses alg tricks: none, HS256 keyed with the public key, an algorithm outside the allowlist', async function () {
@@ -353,6 +355,7 @@ for (const mode of ['direct', 'passport'] as const) {
           const res = await request(app).get('/api/v1/tables').set('Authorization', `Bearer ${ssoToken()}`);
           assert.equal(res.status, 503);
           assert.equal(res.body.errorCode, 'ERR_KEYS_UNAVAILABLE');
+          assert.doesNotMatch(res.body.message, /127\.0\.0\.1|answered 500/, 'no internal detail');
           assert.ok(Number(res.headers['retry-after']) >= 1);
         } finally {
           await down.close();
