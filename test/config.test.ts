@@ -325,13 +325,20 @@ describe('loadConfig', () => {
     );
     assertRefused(entry('[HS256]'), {}, /algorithms\[0\] must be an asymmetric algorithm .* got "HS256"/);
     const noAlgorithms = load(
-      'authenticationConfiguration:\n  publicKeyUrls:\n    - {url: "https://a.example/j", issuer: a}\n',
+      'authenticationConfiguration:\n  publicKeyUrls:\n    - {url: "https://a.example/j", issuer: a, audience: app}\n',
     );
     assert.deepEqual(noAlgorithms.authenticationConfiguration.publicKeyUrls[0], {
       url: 'https://a.example/j',
       issuer: 'a',
+      audience: 'app',
       algorithms: ['RS256'],
     });
+    // A source bound to no audience would take tokens minted for any other app of its IdP.
+    assertRefused(
+      'authenticationConfiguration:\n  publicKeyUrls:\n    - {url: "https://a.example/j", issuer: a}\n',
+      {},
+      /publicKeyUrls\[0\]\.audience is missing/,
+    );
     assertRefused(
       'authenticationConfiguration:\n  publicKeyUrls:\n    - {url: "http://evil.example/j", issuer: a, issuers: b}\n',
       {},
@@ -473,7 +480,7 @@ describe('resolveOptions', () => {
       '  jwtissuer: https://api.example.com',
       '  keyId: k-2024',
       'authenticationConfiguration:',
-      '  publicKeyUrls: [https://idp.example.com/jwks, {url: "https://b.example/jwks", issuer: b, algorithms: [PS256]}]',
+      '  publicKeyUrls: [https://idp.example.com/jwks, {url: "https://b.example/jwks", issuer: b, audience: app, algorithms: [PS256]}]',
       '  jwtPrincipalClaims: ${CLAIMS:-[sub]}',
       'server:',
       '  port: ${PORT:-3000}',
@@ -490,7 +497,7 @@ describe('resolveOptions', () => {
       authenticationConfiguration: {
         publicKeyUrls: [
           'https://idp.example.com/jwks',
-          { url: 'https://b.example/jwks', issuer: 'b', algorithms: ['PS256'] },
+          { url: 'https://b.example/jwks', issuer: 'b', audience: 'app', algorithms: ['PS256'] },
         ],
         jwtPrincipalClaims: ['sub'],
       },

@@ -33,7 +33,8 @@ const oneOrMore = z.union([text(), z.array(text()).min(1, { error: 'must list at
 const keySourceEntry = z.strictObject({
   url: jwksUrl,
   issuer: oneOrMore,
-  audience: oneOrMore.optional(),
+  // Required: a source bound to no audience would accept tokens its IdP minted for any other app.
+  audience: oneOrMore,
   algorithms: list(asymmetricAlgorithm, 'must list at least one algorithm, e.g. [RS256]').default(['RS256']),
   trustBotClaims: flag().optional(),
 });

@@ -51,8 +51,8 @@ export interface PublicKeySourceEntry {
   url: string;
   /** Accepted `iss` value(s). */
   issuer: string | string[];
-  /** Required `aud` value(s). Omit only for sources whose tokens carry no audience. */
-  audience?: string | string[];
+  /** Required `aud` value(s): one of them must be in the token's `aud`. */
+  audience: string | string[];
   /** Allowed algorithms. Default `['RS256']`. */
   algorithms?: AsymmetricAlgorithm[];
   /**

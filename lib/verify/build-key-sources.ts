@@ -54,7 +54,7 @@ export function buildKeySources(config: ResolvedConfig, keySet: KeySet, now?: ()
       algorithms = ['RS256'];
     } else {
       issuers = toList(entry.issuer);
-      audiences = entry.audience === undefined ? null : toList(entry.audience);
+      audiences = toList(entry.audience);
       algorithms = entry.algorithms ?? ['RS256'];
       trustBotClaims = entry.trustBotClaims === true;
     }
