@@ -17,6 +17,10 @@ import type {
   ListAuditOptions,
   StoreChange,
 } from './types.js';
+import { ALL_BOTS } from './types.js';
+
+/** Failed polls in a row after which the store reports itself unhealthy (~1 s at 250 ms). */
+const POLL_FAILURES_UNHEALTHY = 4;
 
 export interface SqliteStoreOptions {
   /** Absolute path of the database file; its directory is created if missing. */
@@ -36,6 +40,9 @@ export class SqliteStore implements BotStore {
   readonly kind = 'sqlite';
   readonly #options: Required<SqliteStoreOptions>;
   readonly #changes = new Listeners<StoreChange>();
+  readonly #health = new Listeners<boolean>();
+  /** Polls failed in a row; from POLL_FAILURES_UNHEALTHY on, changes by others may be missed. */
+  #pollFailures = 0;
   #db: Database.Database | undefined;
   #poller: NodeJS.Timeout | undefined;
   readonly #changeLog = new SqliteChangeLog();
@@ -80,6 +87,7 @@ export class SqliteStore implements BotStore {
     this.#db?.close();
     this.#db = undefined;
     this.#changes.clear();
+    this.#health.clear();
     return Promise.resolve();
   }
 
@@ -191,6 +199,11 @@ export class SqliteStore implements BotStore {
     );
   }
 
+  /** `false` after several failed polls in a row (others' changes may be missed), `true` once back. */
+  onHealth(listener: (healthy: boolean) => void): () => void {
+    return this.#health.add(listener);
+  }
+
   onChange(listener: (change: StoreChange) => void): () => void {
     return this.#changes.add(listener);
   }
@@ -272,8 +285,16 @@ export class SqliteStore implements BotStore {
     try {
       changed = this.#changeLog.poll(this.#db);
     } catch {
-      return; // transient (e.g. the file is briefly unreadable): the next tick tries again
+      // One failure may be transient (the file briefly locked); several in a row mean changes by
+      // other processes (a CLI revoke) may be missed: say so, so bot tokens fail closed.
+      if (++this.#pollFailures === POLL_FAILURES_UNHEALTHY) this.#health.emit(false);
+      return;
     }
+    if (this.#pollFailures >= POLL_FAILURES_UNHEALTHY) {
+      this.#changes.emit({ botName: ALL_BOTS });
+      this.#health.emit(true);
+    }
+    this.#pollFailures = 0;
     for (const botName of changed) this.#changes.emit({ botName });
   }
 
