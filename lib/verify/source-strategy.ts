@@ -189,37 +189,46 @@ export function checkBotToken(
     done();
     return;
   }
-  const decide = (state: BotTokenState): void => {
-    if (state === 'valid') {
-      if (principal.tokenId !== null) ctx.bots.noteUse(principal.tokenId, ctx.now());
-      done();
-    } else if (state === 'unavailable') {
-      done(
-        new ServiceUnavailableError(
-          'ERR_STORE_UNAVAILABLE',
-          'Bot token state cannot be checked right now; try again shortly.',
-        ),
-      );
-    } else {
-      done(
-        new InvalidTokenError(
-          'ERR_TOKEN_REVOKED',
-          'This bot token has been revoked or replaced; generate a new one.',
-        ),
-      );
-    }
-  };
+  const now = ctx.now();
   const iat = principal.claims.iat;
-  const issuedAtMs = typeof iat === 'number' ? iat * 1000 : undefined;
-  const state = ctx.bots.check(principal.subject, principal.tokenId, ctx.now(), issuedAtMs);
+  const state = ctx.bots.check(
+    principal.subject,
+    principal.tokenId,
+    now,
+    typeof iat === 'number' ? iat * 1000 : undefined,
+  );
   if (state !== 'unknown' || ctx.bots.refresh === undefined) {
-    decide(state === 'unknown' ? 'revoked' : state);
+    done(botTokenError(principal, state, now, ctx));
     return;
   }
   void ctx.bots.refresh(principal.subject).then(() => {
     const again = ctx.bots.check(principal.subject, principal.tokenId, ctx.now());
-    decide(again === 'unknown' ? 'revoked' : again);
+    done(botTokenError(principal, again, ctx.now(), ctx));
   });
+}
+
+/** The outcome of a bot-token check: nothing (and a noted use) when valid, else the error. */
+function botTokenError(
+  principal: Principal,
+  state: BotTokenState,
+  now: number,
+  ctx: StrategyContext,
+): JwtGateError | undefined {
+  if (state === 'valid') {
+    if (principal.tokenId !== null) ctx.bots.noteUse(principal.tokenId, now);
+    return undefined;
+  }
+  if (state === 'unavailable') {
+    return new ServiceUnavailableError(
+      'ERR_STORE_UNAVAILABLE',
+      'Bot token state cannot be checked right now; try again shortly.',
+    );
+  }
+  // `revoked`, or still `unknown` after re-reading the bot.
+  return new InvalidTokenError(
+    'ERR_TOKEN_REVOKED',
+    'This bot token has been revoked or replaced; generate a new one.',
+  );
 }
 
 function tokenOf(

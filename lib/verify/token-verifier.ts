@@ -71,7 +71,9 @@ export class TokenVerifier {
     const cacheKey = this.#cache ? VerifiedTokenCache.keyOf(token) : '';
     const hit = this.#cache?.get(cacheKey, ctx.now());
     if (hit !== undefined) {
-      checkBotToken(hit, ctx, (err) => (err ? done(toTokenError(err)) : done(null, hit)));
+      // A bot token's state is checked on every use, cached or not (revocation is immediate).
+      if (hit.tokenType !== 'BOT') done(null, hit);
+      else checkBotToken(hit, ctx, (err) => (err ? done(toTokenError(err)) : done(null, hit)));
       return;
     }
 
