@@ -66,7 +66,6 @@ async function buildApp(start: AppStartMessage): Promise<{ app: Express; gate: J
     },
     { keySet: keySetFromPrivateKey(privateKey, start.selfKid) },
   );
-  app.use(gate.publicRouter);
   app.use(gate.authenticate);
   app.get('/api/v1/tables', listTables);
   app.use(gate.errorHandler);

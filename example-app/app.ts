@@ -1,7 +1,7 @@
 /**
  * The example API: an existing-style Express app that adopts jwt-gate the way a user would.
- * Public routers first (JWKS, auth config, health, the Bots page), then `app.use(gate.authenticate)`,
- * then the protected API — ingestion-facing tables and lineage, the bot admin API — and finally
+ * Public pages first (the Bots page), then `app.use(gate.authenticate)` — which answers the JWKS,
+ * the auth config and health itself — then the protected API — ingestion-facing tables and lineage, the bot admin API — and finally
  * `gate.errorHandler` so auth failures answer with RFC 6750 headers and `{code, message}` JSON.
  */
 import express, { type Express, type RequestHandler } from 'express';
@@ -22,9 +22,9 @@ export function createApp(gate: JwtGate, options: ExampleAppOptions = {}): Expre
   app.disable('x-powered-by');
   app.use(helmet());
 
-  app.use(gate.publicRouter);
+  // Public pages first (the Bots page); `gate.authenticate` answers the JWKS, the auth config and
+  // health itself and requires a token for everything after it.
   for (const router of options.publicRouters ?? []) app.use(router);
-
   app.use(gate.authenticate);
   app.use(gate.botsRouter);
   app.use(createPipelinesRouter(gate));

@@ -60,7 +60,10 @@ export interface JwtGate {
   readonly requireAdmin: RequestHandler;
   /** Renders jwt-gate errors as `{code, message}` JSON with their headers; mount after routes. */
   readonly errorHandler: ErrorRequestHandler;
-  /** The public routers: JWKS (both paths), public auth config, health. */
+  /**
+   * The public routes alone — JWKS (both paths), public auth config, health — for apps that mount
+   * `authenticate` on part of their routes only. `authenticate` answers them itself.
+   */
   readonly publicRouter: RequestHandler;
   /** Bot lifecycle: bots, minting and revoking their tokens (for your own admin code). */
   readonly bots: BotService;
