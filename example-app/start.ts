@@ -4,8 +4,7 @@
  * the SQLite bot store, and the API. Tests call `startExample()` with port 0 and their own options.
  */
 import { existsSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
 import {
@@ -18,6 +17,7 @@ import {
 } from '../lib/index.js';
 import { createBotsPageRouter } from '../lib/http/bots-page/index.js';
 import { createApp } from './app.js';
+import { listen } from './listen.js';
 
 export const DEFAULT_CONFIG_PATH = path.join(import.meta.dirname, 'conf', 'jwt-gate.yaml');
 
@@ -58,14 +58,12 @@ export async function startExample(options: StartOptions = {}): Promise<RunningE
   let handler: http.RequestListener = (_req, res) => {
     res.writeHead(503, { 'Retry-After': '1' }).end();
   };
-  const server = http.createServer((req, res) => handler(req, res));
-  const port = options.port ?? config.server.port;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, config.server.host, resolve);
-  });
-  const actualPort = (server.address() as AddressInfo).port;
-  const url = `http://localhost:${actualPort}`;
+  const server = await listen(
+    (req, res) => handler(req, res),
+    options.port ?? config.server.port,
+    config.server.host,
+  );
+  const { port: actualPort, url } = server;
   config = { ...config, server: { ...config.server, port: actualPort } };
 
   let closeSso: () => Promise<void> = () => Promise.resolve();
@@ -112,16 +110,13 @@ export async function startExample(options: StartOptions = {}): Promise<RunningE
       config,
       ssoIssuer,
       async close() {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        await server.close();
         await gate.close();
         await closeSso();
       },
     };
   } catch (err) {
-    server.close();
+    await server.close();
     await closeSso();
     throw err;
   }

@@ -4,11 +4,10 @@
  * Airflow API routes. `main.ts` runs it as a separate process; tests call it with port 0.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { createJwtGate, loadConfig, type JwtGate, type ResolvedConfig } from '../../lib/index.js';
 import { createPipelineServiceApp } from './app.js';
+import { type Listening, listen } from '../listen.js';
 
 export const PIPELINE_SERVICE_CONFIG_PATH = path.join(
   import.meta.dirname,
@@ -52,26 +51,23 @@ export async function startPipelineService(
   config = withThrowawayKeys(config);
 
   const gate = await createJwtGate(config);
-  const server = http.createServer(createPipelineServiceApp(gate));
+  let server: Listening;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? config.server.port, config.server.host, resolve);
-    });
+    server = await listen(
+      createPipelineServiceApp(gate),
+      options.port ?? config.server.port,
+      config.server.host,
+    );
   } catch (err) {
     await gate.close();
     throw err;
   }
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://localhost:${port}`,
-    port,
+    url: server.url,
+    port: server.port,
     gate,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await server.close();
       await gate.close();
     },
   };
