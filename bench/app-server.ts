@@ -59,6 +59,7 @@ async function buildApp(start: AppStartMessage): Promise<{ app: Express; gate: J
       verificationConfiguration: {
         cache: { enabled: true, maxEntries: start.cacheMaxEntries },
         engine: start.engine,
+        offloadSignatures: start.offloadSignatures,
         jwks: { cooldownSeconds: start.cooldownSeconds },
       },
       // The real bot registry over the in-memory store: the per-request bot check is the shipped one.

@@ -25,6 +25,8 @@ export interface AppStartMessage {
   cacheMaxEntries: number;
   /** `verificationConfiguration.engine`. */
   engine: 'direct' | 'passport';
+  /** `verificationConfiguration.offloadSignatures`. */
+  offloadSignatures: boolean;
   /** `verificationConfiguration.jwks.cooldownSeconds`. */
   cooldownSeconds: number;
   /**

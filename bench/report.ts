@@ -14,6 +14,8 @@ export interface ScenarioDef {
   minRatio: number | null;
   /** `verificationConfiguration.engine` of the gate. Default `direct`. */
   engine?: 'direct' | 'passport';
+  /** `verificationConfiguration.offloadSignatures` of the gate. Default true. */
+  offloadSignatures?: boolean;
 }
 
 export interface RunRecord {

@@ -78,6 +78,7 @@ async function main(): Promise<void> {
     cooldownSeconds: number,
     bots = 0,
     engine: 'direct' | 'passport' = 'direct',
+    offloadSignatures = true,
   ): AppStartMessage => ({
     type: 'start',
     mode,
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     selfKid: SELF_KID,
     cacheMaxEntries: options.cacheMaxEntries,
     engine,
+    offloadSignatures,
     cooldownSeconds,
     bots,
   });
@@ -108,13 +110,14 @@ async function main(): Promise<void> {
           LOAD_COOLDOWN_SECONDS,
           'bots' in scenario.tokens ? scenario.tokens.bots : 0,
           scenario.engine,
+          scenario.offloadSignatures,
         ),
         () => jwks.fetches,
       );
       runs.push(record);
       const { load, app } = record;
       console.log(
-        `  round ${round + 1}/${options.rounds} ${scenario.name.padEnd(12)} ${load.requestsPerSecond.toFixed(0).padStart(6)} req/s  p99 ${load.latencyP99Ms} ms  CPU ${(app.cpuMicros / Math.max(1, load.responses)).toFixed(0)} µs/req  RSS ${(app.peakRssBytes / 2 ** 20).toFixed(1)} MB`,
+        `  round ${round + 1}/${options.rounds} ${scenario.name.padEnd(15)} ${load.requestsPerSecond.toFixed(0).padStart(6)} req/s  p99 ${load.latencyP99Ms} ms  CPU ${(app.cpuMicros / Math.max(1, load.responses)).toFixed(0)} µs/req  RSS ${(app.peakRssBytes / 2 ** 20).toFixed(1)} MB`,
       );
     }
   }
@@ -138,7 +141,7 @@ async function main(): Promise<void> {
   const summaries = summarize(scenarios, runs);
   const targets = evaluateTargets(scenarios, summaries, runs, flood, options);
   console.log('');
-  for (const s of summaries) console.log(`${s.name.padEnd(12)} ${s.description}`);
+  for (const s of summaries) console.log(`${s.name.padEnd(15)} ${s.description}`);
   console.log('');
   console.log(formatTable(summaries));
   console.log(

@@ -57,6 +57,14 @@ export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Sce
       description: `${n} distinct own PERSONAL_ACCESS tokens in rotation; ${miss}`,
     },
     {
+      name: 'distinct-inline',
+      mode: 'gate',
+      minRatio: null,
+      offloadSignatures: false,
+      tokens: tokens.own,
+      description: `as distinct, with offloadSignatures: false (crypto.verify on the event loop); for comparison`,
+    },
+    {
       name: 'distinct-pp',
       mode: 'gate',
       minRatio: null,

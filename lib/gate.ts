@@ -125,7 +125,7 @@ export async function createJwtGate(
       now,
     },
     cache,
-    verification.engine,
+    { engine: verification.engine, offloadSignatures: verification.offloadSignatures },
   );
   const mint = (claims: MintClaims, nowMs?: number): MintedToken =>
     mintToken(

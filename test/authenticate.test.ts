@@ -17,8 +17,12 @@ interface TestServer {
   gate: JwtGate;
 }
 
-/** Which verification engine the suite below runs with (both are run). */
-let engine: 'direct' | 'passport' = 'direct';
+/** How the suite below verifies a token missing from the cache (each mode is run). */
+interface VerifyMode {
+  engine: 'direct' | 'passport';
+  offloadSignatures: boolean;
+}
+let mode: VerifyMode = { engine: 'direct', offloadSignatures: true };
 
 /** One app per scenario: the way a user wires jwt-gate into an existing API. */
 async function createServer(
@@ -28,7 +32,7 @@ async function createServer(
   const gate = await createJwtGate(
     {
       ...options,
-      verificationConfiguration: { engine, ...options.verificationConfiguration },
+      verificationConfiguration: { ...mode, ...options.verificationConfiguration },
       jwtTokenConfiguration: { jwtissuer: ISSUER, keyId: 'test-kid', ...options.jwtTokenConfiguration },
       authenticationConfiguration: {
         provider: 'custom-oidc',
@@ -85,10 +89,17 @@ function assertBearerError(
   assert.doesNotMatch(res.text, /JsonWebTokenError|TokenExpiredError|at .*\.js:\d+/);
 }
 
-for (const mode of ['direct', 'passport'] as const) {
-  describe(`authentication middleware (engine: ${mode})`, function () {
+const MODES: readonly VerifyMode[] = [
+  { engine: 'direct', offloadSignatures: true },
+  { engine: 'direct', offloadSignatures: false },
+  { engine: 'passport', offloadSignatures: false },
+];
+
+for (const verifyMode of MODES) {
+  const label = `engine: ${verifyMode.engine}${verifyMode.engine === 'direct' ? `, offloadSignatures: ${verifyMode.offloadSignatures}` : ''}`;
+  describe(`authentication middleware (${label})`, function () {
     before(() => {
-      engine = mode;
+      mode = verifyMode;
     });
     let sso: JwksServer;
     const ssoKey = rsaPair('sso');

@@ -88,6 +88,7 @@ const DEFAULT_BLOCKS = {
     },
     realm: 'jwt-gate',
     engine: 'direct',
+    offloadSignatures: true,
   },
 };
 

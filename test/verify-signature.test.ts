@@ -10,7 +10,11 @@ import {
 } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { inspectToken } from '../lib/verify/inspect-token.js';
-import { MIN_RSA_MODULUS_BITS, verifySignature } from '../lib/verify/verify-signature.js';
+import {
+  MIN_RSA_MODULUS_BITS,
+  verifySignature,
+  verifySignatureOffThread,
+} from '../lib/verify/verify-signature.js';
 
 interface Pair {
   publicKey: KeyObject;
@@ -42,119 +46,160 @@ function b64json(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
-/** Splits a token and verifies it the way the request path does. */
-function check(token: string, key: KeyObject, alg?: string): boolean {
-  const { header, signingInput, signature } = inspectToken(token, { maxBytes: 16384 });
-  return verifySignature(alg ?? header.alg, signingInput, signature, key);
+for (const mode of ['on the event loop', 'off the event loop'] as const) {
+  describe(`verifySignature ${mode}`, () => {
+    /** The request path's signature check, in this mode (`offloadSignatures` false or true). */
+    const verifyAs = (alg: string, input: string, signature: Buffer, key: KeyObject): Promise<boolean> =>
+      mode === 'on the event loop'
+        ? Promise.resolve(verifySignature(alg, input, signature, key))
+        : new Promise((resolve) => verifySignatureOffThread(alg, input, signature, key, resolve));
+
+    /** Splits a token and verifies it the way the request path does. */
+    function check(token: string, key: KeyObject, alg?: string): Promise<boolean> {
+      const { header, signingInput, signature } = inspectToken(token, { maxBytes: 16384 });
+      return verifyAs(alg ?? header.alg, signingInput, signature, key);
+    }
+
+    let rsa: Pair;
+    let rsaOther: Pair;
+    let rsa1024: Pair;
+    let rsaPss: Pair;
+    let ec: Record<string, Pair>;
+
+    before(() => {
+      rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      rsaOther = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 });
+      rsaPss = generateKeyPairSync('rsa-pss', { modulusLength: 2048, hashAlgorithm: 'sha256' });
+      ec = {
+        ES256: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+        ES384: generateKeyPairSync('ec', { namedCurve: 'P-384' }),
+        ES512: generateKeyPairSync('ec', { namedCurve: 'P-521' }),
+      };
+    });
+
+    function keysFor(alg: string): Pair {
+      return alg.startsWith('ES') ? ec[alg]! : rsa;
+    }
+
+    for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']) {
+      it(`${alg}: accepts a genuine signature and refuses tampering or another key`, async () => {
+        const { publicKey, privateKey } = keysFor(alg);
+        const token = signJws(alg, privateKey);
+        assert.equal(await check(token, publicKey), true);
+        const forged = signJws(alg, privateKey, { sub: 'admin' });
+        const [h, p] = forged.split('.');
+        const spliced = `${h}.${p}.${token.split('.')[2]}`;
+        assert.equal(await check(spliced, publicKey), false);
+        const other = alg.startsWith('ES')
+          ? generateKeyPairSync('ec', { namedCurve: ecCurve(alg) })
+          : rsaOther;
+        assert.equal(await check(token, other.publicKey), false);
+      });
+    }
+
+    it('verifies tokens signed by an independent implementation (jose)', async () => {
+      for (const alg of ['RS256', 'PS384', 'ES512']) {
+        const { publicKey, privateKey } = keysFor(alg);
+        const token = await new SignJWT({ sub: 'ingestion-bot' })
+          .setProtectedHeader({ alg, kid: 'k1' })
+          .sign(privateKey);
+        assert.equal(await check(token, publicKey), true, alg);
+      }
+    });
+
+    it('never treats a public key as an HMAC secret (alg confusion)', async () => {
+      const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' });
+      const input = `${b64json({ alg: 'HS256' })}.${b64json({ sub: 'admin' })}`;
+      const mac = createHmac('sha256', pem).update(input).digest();
+      assert.equal(await verifyAs('HS256', input, mac, rsa.publicKey), false);
+      assert.equal(await verifyAs('HS256', input, mac, createSecretKey(Buffer.from(pem))), false);
+      assert.equal(await verifyAs('none', input, Buffer.alloc(0), rsa.publicKey), false);
+    });
+
+    it('refuses a key of the wrong type or curve for the algorithm', async () => {
+      const rsToken = signJws('RS256', rsa.privateKey);
+      const esToken = signJws('ES256', ec.ES256!.privateKey);
+      assert.equal(await check(esToken, rsa.publicKey), false); // ES256 with an RSA key
+      assert.equal(await check(rsToken, ec.ES256!.publicKey), false); // RS256 with an EC key
+      assert.equal(await check(esToken, ec.ES384!.publicKey), false); // ES256 with a P-384 key
+      assert.equal(await check(esToken, ec.ES256!.publicKey, 'ES384'), false);
+      const ed = generateKeyPairSync('ed25519');
+      assert.equal(await check(rsToken, ed.publicKey), false);
+    });
+
+    it('does not let a PS signature pass as RS or the reverse', async () => {
+      assert.equal(await check(signJws('PS256', rsa.privateKey), rsa.publicKey, 'RS256'), false);
+      assert.equal(await check(signJws('RS256', rsa.privateKey), rsa.publicKey, 'PS256'), false);
+    });
+
+    it('accepts an RSA-PSS key for PS* only', async () => {
+      const token = signJws('PS256', rsaPss.privateKey);
+      assert.equal(await check(token, rsaPss.publicKey), true);
+      const input = token.slice(0, token.lastIndexOf('.'));
+      const pkcs1 = Buffer.from(token.split('.')[2]!, 'base64url');
+      assert.equal(await verifyAs('RS256', input, pkcs1, rsaPss.publicKey), false);
+      // The key is restricted to SHA-256: PS512 must fail, not throw.
+      assert.equal(await check(signJws('PS512', rsa.privateKey), rsaPss.publicKey), false);
+    });
+
+    it(`refuses RSA keys under ${MIN_RSA_MODULUS_BITS} bits, even with a genuine signature`, async () => {
+      assert.equal(await check(signJws('RS256', rsa1024.privateKey), rsa1024.publicKey), false);
+    });
+
+    it('refuses ES signatures of the wrong length or in DER form', async () => {
+      const { publicKey, privateKey } = ec.ES256!;
+      const token = signJws('ES256', privateKey);
+      const input = token.slice(0, token.lastIndexOf('.'));
+      const raw = Buffer.from(token.split('.')[2]!, 'base64url');
+      assert.equal(await verifyAs('ES256', input, raw, publicKey), true);
+      assert.equal(await verifyAs('ES256', input, Buffer.concat([raw, Buffer.alloc(1)]), publicKey), false);
+      assert.equal(await verifyAs('ES256', input, raw.subarray(0, 63), publicKey), false);
+      const der = sign('sha256', Buffer.from(input), privateKey); // DER is the node default
+      assert.equal(await verifyAs('ES256', input, der, publicKey), false);
+    });
+
+    it('refuses RSA signatures that are not exactly the modulus length', async () => {
+      const token = signJws('RS256', rsa.privateKey);
+      const input = token.slice(0, token.lastIndexOf('.'));
+      const sig = Buffer.from(token.split('.')[2]!, 'base64url');
+      assert.equal(
+        await verifyAs('RS256', input, Buffer.concat([Buffer.alloc(1), sig]), rsa.publicKey),
+        false,
+      );
+      assert.equal(await verifyAs('RS256', input, Buffer.alloc(0), rsa.publicKey), false);
+    });
+  });
 }
 
-describe('verifySignature', () => {
-  let rsa: Pair;
-  let rsaOther: Pair;
-  let rsa1024: Pair;
-  let rsaPss: Pair;
-  let ec: Record<string, Pair>;
-
-  before(() => {
-    rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    rsaOther = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 });
-    rsaPss = generateKeyPairSync('rsa-pss', { modulusLength: 2048, hashAlgorithm: 'sha256' });
-    ec = {
-      ES256: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
-      ES384: generateKeyPairSync('ec', { namedCurve: 'P-384' }),
-      ES512: generateKeyPairSync('ec', { namedCurve: 'P-521' }),
-    };
-  });
-
-  function keysFor(alg: string): Pair {
-    return alg.startsWith('ES') ? ec[alg]! : rsa;
-  }
-
-  for (const alg of ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512']) {
-    it(`${alg}: accepts a genuine signature and refuses tampering or another key`, () => {
-      const { publicKey, privateKey } = keysFor(alg);
-      const token = signJws(alg, privateKey);
-      assert.equal(check(token, publicKey), true);
-      const forged = signJws(alg, privateKey, { sub: 'admin' });
-      const [h, p] = forged.split('.');
-      const spliced = `${h}.${p}.${token.split('.')[2]}`;
-      assert.equal(check(spliced, publicKey), false);
-      const other = alg.startsWith('ES') ? generateKeyPairSync('ec', { namedCurve: ecCurve(alg) }) : rsaOther;
-      assert.equal(check(token, other.publicKey), false);
-    });
-  }
-
-  it('verifies tokens signed by an independent implementation (jose)', async () => {
-    for (const alg of ['RS256', 'PS384', 'ES512']) {
-      const { publicKey, privateKey } = keysFor(alg);
-      const token = await new SignJWT({ sub: 'ingestion-bot' })
-        .setProtectedHeader({ alg, kid: 'k1' })
-        .sign(privateKey);
-      assert.equal(check(token, publicKey), true, alg);
-    }
-  });
-
-  it('never treats a public key as an HMAC secret (alg confusion)', () => {
-    const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' });
-    const input = `${b64json({ alg: 'HS256' })}.${b64json({ sub: 'admin' })}`;
-    const mac = createHmac('sha256', pem).update(input).digest();
-    assert.equal(verifySignature('HS256', input, mac, rsa.publicKey), false);
-    assert.equal(verifySignature('HS256', input, mac, createSecretKey(Buffer.from(pem))), false);
-    assert.equal(verifySignature('none', input, Buffer.alloc(0), rsa.publicKey), false);
-  });
-
-  it('refuses a key of the wrong type or curve for the algorithm', () => {
-    const rsToken = signJws('RS256', rsa.privateKey);
-    const esToken = signJws('ES256', ec.ES256!.privateKey);
-    assert.equal(check(esToken, rsa.publicKey), false); // ES256 with an RSA key
-    assert.equal(check(rsToken, ec.ES256!.publicKey), false); // RS256 with an EC key
-    assert.equal(check(esToken, ec.ES384!.publicKey), false); // ES256 with a P-384 key
-    assert.equal(check(esToken, ec.ES256!.publicKey, 'ES384'), false);
-    const ed = generateKeyPairSync('ed25519');
-    assert.equal(check(rsToken, ed.publicKey), false);
-  });
-
-  it('does not let a PS signature pass as RS or the reverse', () => {
-    assert.equal(check(signJws('PS256', rsa.privateKey), rsa.publicKey, 'RS256'), false);
-    assert.equal(check(signJws('RS256', rsa.privateKey), rsa.publicKey, 'PS256'), false);
-  });
-
-  it('accepts an RSA-PSS key for PS* only', () => {
-    const token = signJws('PS256', rsaPss.privateKey);
-    assert.equal(check(token, rsaPss.publicKey), true);
+describe('verifySignatureOffThread', () => {
+  it('leaves the event loop free: every answer comes after the caller has returned', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const token = signJws('RS512', privateKey);
     const input = token.slice(0, token.lastIndexOf('.'));
-    const pkcs1 = Buffer.from(token.split('.')[2]!, 'base64url');
-    assert.equal(verifySignature('RS256', input, pkcs1, rsaPss.publicKey), false);
-    // The key is restricted to SHA-256: PS512 must fail, not throw.
-    assert.equal(check(signJws('PS512', rsa.privateKey), rsaPss.publicKey), false);
-  });
-
-  it(`refuses RSA keys under ${MIN_RSA_MODULUS_BITS} bits, even with a genuine signature`, () => {
-    assert.equal(check(signJws('RS256', rsa1024.privateKey), rsa1024.publicKey), false);
-  });
-
-  it('refuses ES signatures of the wrong length or in DER form', () => {
-    const { publicKey, privateKey } = ec.ES256!;
-    const token = signJws('ES256', privateKey);
-    const input = token.slice(0, token.lastIndexOf('.'));
-    const raw = Buffer.from(token.split('.')[2]!, 'base64url');
-    assert.equal(verifySignature('ES256', input, raw, publicKey), true);
-    assert.equal(verifySignature('ES256', input, Buffer.concat([raw, Buffer.alloc(1)]), publicKey), false);
-    assert.equal(verifySignature('ES256', input, raw.subarray(0, 63), publicKey), false);
-    const der = sign('sha256', Buffer.from(input), privateKey); // DER is the node default
-    assert.equal(verifySignature('ES256', input, der, publicKey), false);
-  });
-
-  it('refuses RSA signatures that are not exactly the modulus length', () => {
-    const token = signJws('RS256', rsa.privateKey);
-    const input = token.slice(0, token.lastIndexOf('.'));
-    const sig = Buffer.from(token.split('.')[2]!, 'base64url');
-    assert.equal(
-      verifySignature('RS256', input, Buffer.concat([Buffer.alloc(1), sig]), rsa.publicKey),
-      false,
+    const signature = Buffer.from(token.split('.')[2]!, 'base64url');
+    const order: string[] = [];
+    const answers = Array.from(
+      { length: 8 },
+      () =>
+        new Promise<boolean>((resolve) =>
+          verifySignatureOffThread('RS512', input, signature, publicKey, (valid) => {
+            order.push('answer');
+            resolve(valid);
+          }),
+        ),
     );
-    assert.equal(verifySignature('RS256', input, Buffer.alloc(0), rsa.publicKey), false);
+    order.push('returned');
+    assert.deepEqual(await Promise.all(answers), Array(8).fill(true));
+    assert.equal(order[0], 'returned', 'the caller is never blocked by the arithmetic');
+  });
+
+  it('refuses at once, on the event loop, what no key may verify (no thread-pool job)', () => {
+    let answer: boolean | undefined;
+    verifySignatureOffThread('HS256', 'a.b', Buffer.alloc(32), createSecretKey(Buffer.alloc(32)), (valid) => {
+      answer = valid;
+    });
+    assert.equal(answer, false);
   });
 });
 

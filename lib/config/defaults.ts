@@ -100,5 +100,6 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
     },
     realm: setting('JWT_GATE_REALM', 'jwt-gate'),
     engine: setting('JWT_VERIFY_ENGINE', 'direct'),
+    offloadSignatures: setting('JWT_OFFLOAD_SIGNATURES', true),
   },
 };

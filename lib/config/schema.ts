@@ -174,6 +174,7 @@ const verificationConfiguration = z.strictObject({
     error: 'must be printable ASCII (it is sent in WWW-Authenticate)',
   }),
   engine: z.enum(['direct', 'passport'], { error: 'must be "direct" or "passport"' }),
+  offloadSignatures: flag(),
 });
 
 export const configSchema = z.strictObject({

@@ -134,6 +134,13 @@ export interface VerificationConfiguration {
    * `JWT_VERIFY_ENGINE`.
    */
   engine: 'direct' | 'passport';
+  /**
+   * `engine: direct`: check a signature on libuv's thread pool (`crypto.verify` with a callback),
+   * so the event loop serves other requests during the RSA/ECDSA arithmetic. Default true. Turn it
+   * off when the thread pool is kept busy by other work (file I/O, zlib, DNS lookups) and a
+   * verification should not queue behind it. Env `JWT_OFFLOAD_SIGNATURES`.
+   */
+  offloadSignatures: boolean;
 }
 
 export interface JwksFetchConfiguration {

@@ -6,7 +6,7 @@ import type { JwtGateError } from '../errors.js';
 import { InvalidTokenError } from '../errors.js';
 import { type InspectedToken, inspectToken } from './inspect-token.js';
 import type { KeySource } from './key-source.js';
-import { verifySignature } from './verify-signature.js';
+import { verifySignature, verifySignatureOffThread } from './verify-signature.js';
 import type { KeySources } from './build-key-sources.js';
 import type { Principal } from './principal.js';
 import {
@@ -21,6 +21,16 @@ import {
   toTokenError,
 } from './source-strategy.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
+
+export interface TokenVerifierOptions {
+  /** `direct` (default) or `passport` (`verificationConfiguration.engine`). */
+  engine?: 'direct' | 'passport';
+  /**
+   * `direct` only: check signatures on libuv's thread pool rather than on the event loop
+   * (`verificationConfiguration.offloadSignatures`). Default true.
+   */
+  offloadSignatures?: boolean;
+}
 
 export type VerifyCallback = (err: JwtGateError | null, principal?: Principal) => void;
 
@@ -38,14 +48,16 @@ export class TokenVerifier {
   readonly #cache: VerifiedTokenCache | null;
   readonly #strategyNames = new Map<string, string>();
   readonly #engine: 'direct' | 'passport';
+  readonly #offloadSignatures: boolean;
 
   constructor(
     sources: KeySources,
     ctx: StrategyContext,
     cache: VerifiedTokenCache | null,
-    engine: 'direct' | 'passport' = 'direct',
+    options: TokenVerifierOptions = {},
   ) {
-    this.#engine = engine;
+    this.#engine = options.engine ?? 'direct';
+    this.#offloadSignatures = options.offloadSignatures ?? true;
     this.#sources = sources;
     this.#ctx = ctx;
     this.#cache = cache;
@@ -117,14 +129,19 @@ export class TokenVerifier {
       return;
     }
     const withKey = (key: KeyObject): void => {
-      if (!verifySignature(alg, inspected.signingInput, inspected.signature, key)) {
-        done(new InvalidTokenError('ERR_TOKEN_SIGNATURE_INVALID', 'The token signature is not valid.'));
-        return;
-      }
-      principalFor(inspected, source, ctx, (err, principal) => {
-        if (err || principal === undefined) done(toTokenError(err));
-        else accept(principal, key);
-      });
+      const judged = (valid: boolean): void => {
+        if (!valid) {
+          done(new InvalidTokenError('ERR_TOKEN_SIGNATURE_INVALID', 'The token signature is not valid.'));
+          return;
+        }
+        principalFor(inspected, source, ctx, (err, principal) => {
+          if (err || principal === undefined) done(toTokenError(err));
+          else accept(principal, key);
+        });
+      };
+      if (this.#offloadSignatures)
+        verifySignatureOffThread(alg, inspected.signingInput, inspected.signature, key, judged);
+      else judged(verifySignature(alg, inspected.signingInput, inspected.signature, key));
     };
     keyFromSource(source, kid, alg, (err, key) => {
       if (err) done(err);

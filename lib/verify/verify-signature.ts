@@ -5,7 +5,7 @@
  * are never used, so a public key can never be mistaken for an HMAC secret (RFC 8725 §2.1).
  */
 
-import { constants, verify, type KeyObject } from 'node:crypto';
+import { type KeyObject, type VerifyKeyObjectInput, constants, verify } from 'node:crypto';
 
 /** Smallest RSA modulus accepted, in bits (RFC 7518 §3.3). */
 export const MIN_RSA_MODULUS_BITS = 2048;
@@ -37,6 +37,14 @@ const RULES: ReadonlyMap<string, RsaRule | EcRule> = new Map<string, RsaRule | E
   ['ES512', { family: 'ec', hash: 'sha512', curve: 'secp521r1', signatureLength: 132 }],
 ]);
 
+/** One `crypto.verify` call, once the algorithm, key and signature passed every rule. */
+interface VerifyCall {
+  readonly hash: string;
+  readonly data: Buffer;
+  readonly key: KeyObject | VerifyKeyObjectInput;
+  readonly signature: Buffer;
+}
+
 /**
  * Whether `signature` is a valid `alg` signature of `signingInput` under `key`. Returns `false`,
  * never throws, for an unknown or symmetric `alg`, a key of the wrong type, curve or size, a
@@ -55,39 +63,74 @@ export function verifySignature(
   signature: Buffer,
   key: KeyObject,
 ): boolean {
-  const rule = RULES.get(alg);
-  if (rule === undefined || key.type === 'secret') return false;
+  const call = prepareVerify(alg, signingInput, signature, key);
+  if (call === null) return false;
   try {
-    return rule.family === 'rsa'
-      ? verifyRsa(rule, signingInput, signature, key)
-      : verifyEc(rule, signingInput, signature, key);
+    return verify(call.hash, call.data, call.key, call.signature);
   } catch {
     // OpenSSL errors (e.g. an RSA-PSS key restricted to another hash) mean "does not verify".
     return false;
   }
 }
 
-function verifyRsa(rule: RsaRule, signingInput: string, signature: Buffer, key: KeyObject): boolean {
-  const type = key.asymmetricKeyType;
-  // An "rsa-pss" key may only make PSS signatures (RFC 8017 §8.1 key restriction).
-  if (type !== 'rsa' && !(type === 'rsa-pss' && rule.pssSaltLength !== undefined)) return false;
-  const bits = key.asymmetricKeyDetails?.modulusLength;
-  if (bits === undefined || bits < MIN_RSA_MODULUS_BITS) return false;
-  // RFC 8017 §8.2.2 / §8.1.2: the signature is exactly as long as the modulus.
-  if (signature.length !== Math.ceil(bits / 8)) return false;
-  const data = Buffer.from(signingInput, 'utf8');
-  if (rule.pssSaltLength === undefined) return verify(rule.hash, data, key, signature);
-  return verify(
-    rule.hash,
-    data,
-    { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: rule.pssSaltLength },
-    signature,
-  );
+/**
+ * {@link verifySignature} on libuv's thread pool (`crypto.verify` with a callback): the same
+ * rules, but the RSA or ECDSA arithmetic runs off the event loop, which meanwhile serves other
+ * requests. `done` gets `false` at once (synchronously) when a rule already refuses the token.
+ *
+ * @example
+ * verifySignatureOffThread(header.alg, signingInput, signature, key, (valid) => …);
+ */
+export function verifySignatureOffThread(
+  alg: string,
+  signingInput: string,
+  signature: Buffer,
+  key: KeyObject,
+  done: (valid: boolean) => void,
+): void {
+  const call = prepareVerify(alg, signingInput, signature, key);
+  if (call === null) {
+    done(false);
+    return;
+  }
+  try {
+    verify(call.hash, call.data, call.key, call.signature, (err, valid) => done(err === null && valid));
+  } catch {
+    done(false);
+  }
 }
 
-function verifyEc(rule: EcRule, signingInput: string, signature: Buffer, key: KeyObject): boolean {
-  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== rule.curve) return false;
+/** The `crypto.verify` call for this algorithm and key, or null when a rule refuses them. */
+function prepareVerify(alg: string, signingInput: string, signature: Buffer, key: KeyObject): VerifyCall | null {
+  const rule = RULES.get(alg);
+  if (rule === undefined || key.type === 'secret') return null;
+  return rule.family === 'rsa'
+    ? prepareRsa(rule, signingInput, signature, key)
+    : prepareEc(rule, signingInput, signature, key);
+}
+
+function prepareRsa(rule: RsaRule, signingInput: string, signature: Buffer, key: KeyObject): VerifyCall | null {
+  const type = key.asymmetricKeyType;
+  // An "rsa-pss" key may only make PSS signatures (RFC 8017 §8.1 key restriction).
+  if (type !== 'rsa' && !(type === 'rsa-pss' && rule.pssSaltLength !== undefined)) return null;
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (bits === undefined || bits < MIN_RSA_MODULUS_BITS) return null;
+  // RFC 8017 §8.2.2 / §8.1.2: the signature is exactly as long as the modulus.
+  if (signature.length !== Math.ceil(bits / 8)) return null;
+  const data = Buffer.from(signingInput, 'utf8');
+  if (rule.pssSaltLength === undefined) return { hash: rule.hash, data, key, signature };
+  return {
+    hash: rule.hash,
+    data,
+    key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: rule.pssSaltLength },
+    signature,
+  };
+}
+
+function prepareEc(rule: EcRule, signingInput: string, signature: Buffer, key: KeyObject): VerifyCall | null {
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== rule.curve) return null;
   // A DER signature, or one padded or truncated, is not a JWS signature (RFC 7518 §3.4).
-  if (signature.length !== rule.signatureLength) return false;
-  return verify(rule.hash, Buffer.from(signingInput, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, signature);
+  if (signature.length !== rule.signatureLength) return null;
+  const data = Buffer.from(signingInput, 'utf8');
+  return { hash: rule.hash, data, key: { key, dsaEncoding: 'ieee-p1363' }, signature };
 }
