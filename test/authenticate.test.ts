@@ -480,6 +480,12 @@ for (const verifyMode of MODES) {
         assert.equal(res.status, 200);
         assert.equal(res.body.isAdmin, false);
         assert.notEqual(res.body.name, 'kim');
+        const mixed = await principalOf(
+          { authorizerConfiguration: { adminPrincipals: ['kim'] } },
+          { email: '\u212AIM@example.com' },
+        );
+        assert.equal(mixed.body.name, '\u212Aim', 'only A-Z are lower-cased');
+        assert.equal(mixed.body.isAdmin, false);
       });
 
       it('uses jwtPrincipalClaimsMapping when set', async function () {

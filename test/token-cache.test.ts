@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import request from 'supertest';
 import type { JwtGateOptions } from '../lib/config/types.js';
@@ -90,6 +93,51 @@ describe('verified-token cache', function () {
     const res = await get(app, forged);
     assert.equal(res.status, 401);
     assert.equal(res.body.errorCode, 'ERR_TOKEN_SIGNATURE_INVALID');
+  });
+
+  it("judges each token on a kept-alive connection on its own: a forged or another user's token never rides on the previous one", async function () {
+    const clock = { now: Date.now() };
+    const { app } = await createServer(jwks.jwksUri, clock);
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const ports: number[] = [];
+    const send = (token: string) =>
+      new Promise<{ status: number; body: { name?: string; errorCode?: string } }>((resolve, reject) => {
+        const req = http.get(
+          {
+            agent,
+            host: '127.0.0.1',
+            port: (server.address() as AddressInfo).port,
+            path: '/api/v1/tables',
+            headers: { authorization: `Bearer ${token}` },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+          },
+        );
+        req.on('socket', (socket) => ports.push(socket.localPort ?? -1));
+        req.on('error', reject);
+      });
+    try {
+      const ann = sso('k1');
+      const [h, p] = ann.split('.') as [string, string];
+      const forged = `${h}.${p}.${signJwt({ key: k2.privateKey }).split('.')[2]!}`;
+      const bob = sso('k1', k1.privateKey, undefined, { email: 'bob@example.com' });
+      const answers = [];
+      for (const token of [ann, ann, forged, ann, bob, ann]) answers.push(await send(token));
+      assert.deepEqual(
+        answers.map((a) => a.body.name ?? a.body.errorCode),
+        ['ann', 'ann', 'ERR_TOKEN_SIGNATURE_INVALID', 'ann', 'bob', 'ann'],
+      );
+      assert.equal(new Set(ports).size, 1, 'all six requests went over one connection');
+    } finally {
+      agent.destroy();
+      server.close();
+    }
   });
 
   it('follows key rotation at the source: a new kid is picked up, a removed key stops verifying, cached or not', async function () {

@@ -138,7 +138,12 @@ function afterAt(value: string): string {
 
 /** Lower-cases A–Z only. */
 export function asciiLower(value: string): string {
-  return value.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+  if (!/[A-Z]/.test(value)) return value;
+  // Without non-ASCII characters, the built-in lower-casing is the ASCII one.
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(value)
+    ? value.toLowerCase()
+    : value.replace(/[A-Z]+/g, (s) => s.toLowerCase());
 }
 
 function isPrintableName(name: string): boolean {

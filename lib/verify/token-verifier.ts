@@ -20,7 +20,7 @@ import {
   createSourceStrategy,
   toTokenError,
 } from './source-strategy.js';
-import { VerifiedTokenCache } from './verified-token-cache.js';
+import type { VerifiedTokenCache } from './verified-token-cache.js';
 
 export interface TokenVerifierOptions {
   /** `direct` (default) or `passport` (`verificationConfiguration.engine`). */
@@ -80,7 +80,7 @@ export class TokenVerifier {
 
   verify(req: Request, res: Response, token: string, done: VerifyCallback): void {
     const ctx = this.#ctx;
-    const cacheKey = this.#cache ? VerifiedTokenCache.keyOf(token) : '';
+    const cacheKey = this.#cache ? this.#cache.keyOn(req.socket, token) : '';
     const hit = this.#cache?.get(cacheKey, ctx.now());
     if (hit !== undefined) {
       // A bot token's state is checked on every use, cached or not (revocation is immediate).

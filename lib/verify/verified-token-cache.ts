@@ -25,6 +25,8 @@ export interface CachedVerification {
  */
 export class VerifiedTokenCache {
   readonly #entries: LRUCache<string, CachedVerification>;
+  /** Per connection, the last token seen on it and its cache key. */
+  readonly #lastOnConnection = new WeakMap<object, { token: string; key: string }>();
 
   constructor(maxEntries: number) {
     this.#entries = new LRUCache<string, CachedVerification>({ max: maxEntries });
@@ -33,6 +35,24 @@ export class VerifiedTokenCache {
   /** The cache key of a token. */
   static keyOf(token: string): string {
     return hash('sha256', token, 'base64');
+  }
+
+  /**
+   * The cache key of a token that arrived on `connection` (the request's socket). A client on a
+   * kept-alive connection sends the same token request after request: an exact comparison with the
+   * connection's previous token is far cheaper than a SHA-256, and gives the same key.
+   */
+  keyOn(connection: object | undefined, token: string): string {
+    if (connection === undefined) return VerifiedTokenCache.keyOf(token);
+    const last = this.#lastOnConnection.get(connection);
+    if (last !== undefined && last.token === token) return last.key;
+    const key = VerifiedTokenCache.keyOf(token);
+    if (last === undefined) this.#lastOnConnection.set(connection, { token, key });
+    else {
+      last.token = token;
+      last.key = key;
+    }
+    return key;
   }
 
   /** The principal of a token verified earlier, while its token and its key are still good. */
