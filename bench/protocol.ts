@@ -5,12 +5,14 @@
  */
 
 /**
- * `bare`: Express with the same route and no authentication. `rsa-floor`: bare Express plus one
+ * `bare`: Express with the same route and no authentication. `noop`: bare Express plus one
+ * middleware that only calls `next()` — what any `app.use` layer costs. `rsa-floor`: bare Express plus one
  * RS256 signature check of the bearer token with `crypto.verify` — the least any verifier of a
- * never-seen token must do, so the best ratio a distinct-token scenario can reach on this machine.
+ * never-seen token must do, so the best ratio a distinct-token scenario can reach on this machine
+ * with the arithmetic on the event loop. `rsa-floor-async`: the same check on libuv's thread pool.
  * `gate`: the route behind jwt-gate.
  */
-export type AppMode = 'bare' | 'rsa-floor' | 'gate';
+export type AppMode = 'bare' | 'noop' | 'rsa-floor' | 'rsa-floor-async' | 'gate';
 
 /** Everything the child needs to build its app; sent once, right after the child starts. */
 export interface AppStartMessage {

@@ -10,7 +10,7 @@ export interface ScenarioDef {
   name: string;
   mode: AppMode;
   description: string;
-  /** Least acceptable ratio to bare Express; `null` for the references (bare, rsa-floor). */
+  /** Least acceptable ratio to bare Express; `null` for the references (bare, noop, rsa-floor, rsa-floor-async). */
   minRatio: number | null;
   /** `verificationConfiguration.engine` of the gate. Default `direct`. */
   engine?: 'direct' | 'passport';

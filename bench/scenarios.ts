@@ -1,8 +1,9 @@
 /**
- * The scenarios of the bench: two references without jwt-gate (bare Express, and bare Express
- * plus one RSA signature check) and the gate with hot and distinct tokens of each kind. A hot
- * token is served from the verified-token cache; distinct tokens rotate through more tokens than
- * the cache holds, so every request is verified from scratch.
+ * The scenarios of the bench: four references without jwt-gate (bare Express; bare Express plus
+ * a no-op middleware; bare Express plus one RSA signature check, on the event loop and on libuv's
+ * thread pool) and the gate with hot and distinct tokens of each kind. A hot token is served from
+ * the verified-token cache; distinct tokens rotate through more tokens than the cache holds, so
+ * every request is verified from scratch.
  */
 import type { BenchOptions } from './options.js';
 import type { ScenarioDef } from './report.js';
@@ -36,11 +37,25 @@ export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Sce
       description: `bare Express, same route and the same ${n} rotating Authorization headers (ignored)`,
     },
     {
+      name: 'noop',
+      mode: 'noop',
+      minRatio: null,
+      tokens: tokens.own,
+      description: `reference without jwt-gate: bare Express + one app.use middleware that only calls next() (what any middleware layer costs)`,
+    },
+    {
       name: 'rsa-floor',
       mode: 'rsa-floor',
       minRatio: null,
       tokens: tokens.own,
       description: `reference without jwt-gate: bare Express + crypto.verify of each token's RS256 signature (the best any distinct-token verifier can do)`,
+    },
+    {
+      name: 'rsa-floor-async',
+      mode: 'rsa-floor-async',
+      minRatio: null,
+      tokens: tokens.own,
+      description: `reference without jwt-gate: as rsa-floor, with crypto.verify on libuv's thread pool (the best an off-the-event-loop verifier can do)`,
     },
     {
       name: 'hot',
