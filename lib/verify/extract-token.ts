@@ -22,7 +22,16 @@ export interface BearerRequest {
   query?: unknown;
   /** Parsed body; an `access_token` field of a form-encoded body is refused. */
   body?: unknown;
+  /** The connection (Node's socket): the last header parsed on it is remembered. */
+  socket?: object;
 }
+
+/**
+ * Per connection, the last Authorization header parsed on it and its token. A client on a
+ * kept-alive connection repeats the same header; an exact comparison replaces the parse. Only
+ * headers that parsed to a token are remembered, so a refused header is refused every time.
+ */
+const lastHeaderOn = new WeakMap<object, { value: string; token: string }>();
 
 /** Any character outside `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`, before the `=`s. */
 const NOT_B64TOKEN_BODY = /[^A-Za-z0-9\-._~+/]/;
@@ -47,7 +56,7 @@ export function extractBearerToken(req: BearerRequest): string | undefined {
     throw new InvalidRequestError('The request has more than one Authorization header; send exactly one.');
   }
   const header = req.headers.authorization;
-  const token = header === undefined ? undefined : parseBearer(header);
+  const token = header === undefined ? undefined : parseBearerOn(req.socket, header);
   const inQuery = (req.url === undefined || req.url.includes('?')) && hasAccessToken(req.query);
   const inBody = !inQuery && isFormEncoded(req.headers) && hasAccessToken(req.body);
   if (inQuery || inBody) {
@@ -84,6 +93,20 @@ export function hasDuplicateAuthorization(rawHeaders: readonly string[] | undefi
  * Parses `credentials = auth-scheme 1*SP b64token` (RFC 7235 §2.1, RFC 6750 §2.1). Another scheme
  * yields `undefined`; a Bearer header whose value is not exactly one b64token throws.
  */
+function parseBearerOn(connection: object | undefined, value: string): string | undefined {
+  const last = connection === undefined ? undefined : lastHeaderOn.get(connection);
+  if (last !== undefined && last.value === value) return last.token;
+  const token = parseBearer(value);
+  if (connection !== undefined && token !== undefined) {
+    if (last === undefined) lastHeaderOn.set(connection, { value, token });
+    else {
+      last.value = value;
+      last.token = token;
+    }
+  }
+  return token;
+}
+
 function parseBearer(value: string): string | undefined {
   let start = 0;
   let end = value.length;
