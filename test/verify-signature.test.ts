@@ -2,18 +2,22 @@ import assert from 'node:assert/strict';
 import {
   constants,
   createHmac,
+  pbkdf2,
   createSecretKey,
   generateKeyPairSync,
   sign,
   type KeyObject,
   type SignKeyObjectInput,
 } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import { inspectToken } from '../lib/verify/inspect-token.js';
 import {
   MIN_RSA_MODULUS_BITS,
   verifySignature,
   verifySignatureOffThread,
+  SignatureOffload,
+  THREAD_POOL_STALL_MS,
 } from '../lib/verify/verify-signature.js';
 
 interface Pair {
@@ -200,6 +204,50 @@ describe('verifySignatureOffThread', () => {
       answer = valid;
     });
     assert.equal(answer, false);
+  });
+});
+
+describe('SignatureOffload', () => {
+  it('checks on the event loop while the thread pool is stalled, and goes back to the pool after', async function () {
+    this.timeout(20_000);
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const token = signJws('RS256', privateKey);
+    const input = token.slice(0, token.lastIndexOf('.'));
+    const signature = Buffer.from(token.split('.')[2]!, 'base64url');
+    const offload = new SignatureOffload();
+    const events: string[] = [];
+    const check = (name: string) =>
+      new Promise<boolean>((resolve) =>
+        offload.verify('RS256', input, signature, publicKey, (valid) => {
+          events.push(name);
+          resolve(valid);
+        }),
+      );
+
+    // Take every thread of the pool (as slow DNS lookups or file I/O would), for well over the
+    // stall threshold.
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const pool = Array.from(
+      { length: threads },
+      () =>
+        new Promise<void>((resolve, reject) =>
+          pbkdf2('busy', 'pool', 600_000, 32, 'sha512', (err) => {
+            events.push('pool free');
+            if (err) reject(err);
+            else resolve();
+          }),
+        ),
+    );
+    const queued = check('queued on the stalled pool');
+    await sleep(THREAD_POOL_STALL_MS + 50);
+    assert.equal(await check('on the event loop'), true);
+    assert.equal(offload.checksOnEventLoop, 1);
+    assert.deepEqual(events, ['on the event loop'], 'answered while the pool is still taken');
+
+    await Promise.all(pool);
+    assert.equal(await queued, true, 'the queued check is answered once the pool frees up');
+    assert.equal(await check('on the pool again'), true);
+    assert.equal(offload.checksOnEventLoop, 1, 'back on the pool once it moves again');
   });
 });
 

@@ -136,9 +136,10 @@ export interface VerificationConfiguration {
   engine: 'direct' | 'passport';
   /**
    * `engine: direct`: check a signature on libuv's thread pool (`crypto.verify` with a callback),
-   * so the event loop serves other requests during the RSA/ECDSA arithmetic. Default true. Turn it
-   * off when the thread pool is kept busy by other work (file I/O, zlib, DNS lookups) and a
-   * verification should not queue behind it. Env `JWT_OFFLOAD_SIGNATURES`.
+   * so the event loop serves other requests during the RSA/ECDSA arithmetic. Default true. The
+   * pool is shared with file I/O, zlib and DNS lookups: when no check has finished on it for
+   * 100 ms while some wait, new checks run on the event loop until it moves again. `false`: always
+   * on the event loop. Env `JWT_OFFLOAD_SIGNATURES`.
    */
   offloadSignatures: boolean;
 }

@@ -6,7 +6,7 @@ import type { JwtGateError } from '../errors.js';
 import { InvalidTokenError } from '../errors.js';
 import { type InspectedToken, inspectToken } from './inspect-token.js';
 import type { KeySource } from './key-source.js';
-import { verifySignature, verifySignatureOffThread } from './verify-signature.js';
+import { SignatureOffload, verifySignature } from './verify-signature.js';
 import type { KeySources } from './build-key-sources.js';
 import type { Principal } from './principal.js';
 import {
@@ -48,7 +48,8 @@ export class TokenVerifier {
   readonly #cache: VerifiedTokenCache | null;
   readonly #strategyNames = new Map<string, string>();
   readonly #engine: 'direct' | 'passport';
-  readonly #offloadSignatures: boolean;
+  /** Set when signatures are checked on the thread pool (`offloadSignatures`). */
+  readonly #offload: SignatureOffload | null;
 
   constructor(
     sources: KeySources,
@@ -57,7 +58,7 @@ export class TokenVerifier {
     options: TokenVerifierOptions = {},
   ) {
     this.#engine = options.engine ?? 'direct';
-    this.#offloadSignatures = options.offloadSignatures ?? true;
+    this.#offload = (options.offloadSignatures ?? true) ? new SignatureOffload() : null;
     this.#sources = sources;
     this.#ctx = ctx;
     this.#cache = cache;
@@ -139,8 +140,8 @@ export class TokenVerifier {
           else accept(principal, key);
         });
       };
-      if (this.#offloadSignatures)
-        verifySignatureOffThread(alg, inspected.signingInput, inspected.signature, key, judged);
+      if (this.#offload !== null)
+        this.#offload.verify(alg, inspected.signingInput, inspected.signature, key, judged);
       else judged(verifySignature(alg, inspected.signingInput, inspected.signature, key));
     };
     keyFromSource(source, kid, alg, (err, key) => {
