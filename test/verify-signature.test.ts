@@ -16,9 +16,8 @@ import {
   MIN_RSA_MODULUS_BITS,
   verifySignature,
   verifySignatureOffThread,
-  SignatureOffload,
-  THREAD_POOL_STALL_MS,
 } from '../lib/verify/verify-signature.js';
+import { SignatureOffload, THREAD_POOL_STALL_MS } from '../lib/verify/signature-offload.js';
 
 interface Pair {
   publicKey: KeyObject;

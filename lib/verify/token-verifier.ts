@@ -6,7 +6,8 @@ import type { JwtGateError } from '../errors.js';
 import { InvalidTokenError } from '../errors.js';
 import { type InspectedToken, inspectToken } from './inspect-token.js';
 import type { KeySource } from './key-source.js';
-import { SignatureOffload, verifySignature } from './verify-signature.js';
+import { SignatureOffload } from './signature-offload.js';
+import { verifySignature } from './verify-signature.js';
 import type { KeySources } from './build-key-sources.js';
 import type { Principal } from './principal.js';
 import {
