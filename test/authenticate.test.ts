@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHmac } from 'node:crypto';
 import express, { type Express } from 'express';
 import request from 'supertest';
@@ -153,6 +154,38 @@ for (const verifyMode of MODES) {
           gate.sources.all.map((s) => s.name),
           ['self'],
           'the self URL is not a remote source',
+        );
+      });
+
+      it("keeps the app's request context (AsyncLocalStorage) through verification", async function () {
+        const { gate } = await createServer();
+        const context = new AsyncLocalStorage<{ requestId: string }>();
+        const app = express();
+        app.use((req, _res, next) => context.run({ requestId: req.get('x-request-id') ?? '' }, next));
+        app.use(gate.authenticate);
+        app.get('/api/v1/tables', (req, res) => {
+          res.json({ requestId: context.getStore()?.requestId, name: req.user!.name });
+        });
+        app.use(gate.errorHandler);
+        const tokens = ['ann', 'bob', 'cid'].map(
+          (subject) =>
+            gate.mintToken({ subject, isBot: false, tokenType: 'PERSONAL_ACCESS', expiry: '1' }).token,
+        );
+        const answers = await Promise.all(
+          tokens.map((token, i) =>
+            request(app)
+              .get('/api/v1/tables')
+              .set('Authorization', `Bearer ${token}`)
+              .set('X-Request-Id', `req-${i}`),
+          ),
+        );
+        assert.deepEqual(
+          answers.map((res) => res.body),
+          [
+            { requestId: 'req-0', name: 'ann' },
+            { requestId: 'req-1', name: 'bob' },
+            { requestId: 'req-2', name: 'cid' },
+          ],
         );
       });
 
