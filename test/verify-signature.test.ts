@@ -207,46 +207,83 @@ describe('verifySignatureOffThread', () => {
 });
 
 describe('SignatureOffload', () => {
-  it('checks on the event loop while the thread pool is stalled, and goes back to the pool after', async function () {
-    this.timeout(20_000);
-    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const token = signJws('RS256', privateKey);
-    const input = token.slice(0, token.lastIndexOf('.'));
-    const signature = Buffer.from(token.split('.')[2]!, 'base64url');
-    const offload = new SignatureOffload();
-    const events: string[] = [];
-    const check = (name: string) =>
+  let rsa: Pair;
+  let good: { input: string; signature: Buffer };
+  let forged: { input: string; signature: Buffer };
+
+  before(() => {
+    rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const parts = (token: string) => ({
+      input: token.slice(0, token.lastIndexOf('.')),
+      signature: Buffer.from(token.split('.')[2]!, 'base64url'),
+    });
+    good = parts(signJws('RS256', rsa.privateKey));
+    const other = parts(signJws('RS256', rsa.privateKey, { sub: 'admin' }));
+    forged = { input: other.input, signature: good.signature };
+  });
+
+  /** Takes every thread of libuv's pool (as slow DNS lookups or file I/O would) for about a second. */
+  function stallThePool(): Promise<void[]> {
+    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    return Promise.all(
+      Array.from(
+        { length: threads },
+        () =>
+          new Promise<void>((resolve, reject) =>
+            pbkdf2('busy', 'pool', 1_500_000, 32, 'sha512', (err) => (err ? reject(err) : resolve())),
+          ),
+      ),
+    );
+  }
+
+  function checker(offload: SignatureOffload, events: string[]) {
+    return (name: string, { input, signature } = good) =>
       new Promise<boolean>((resolve) =>
-        offload.verify('RS256', input, signature, publicKey, (valid) => {
+        offload.verify('RS256', input, signature, rsa.publicKey, (valid) => {
           events.push(name);
           resolve(valid);
         }),
       );
+  }
 
-    // Take every thread of the pool (as slow DNS lookups or file I/O would), for well over the
-    // stall threshold.
-    const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
-    const pool = Array.from(
-      { length: threads },
-      () =>
-        new Promise<void>((resolve, reject) =>
-          pbkdf2('busy', 'pool', 600_000, 32, 'sha512', (err) => {
-            events.push('pool free');
-            if (err) reject(err);
-            else resolve();
-          }),
-        ),
-    );
+  it('checks on the event loop while the thread pool is stalled, and goes back to the pool after', async function () {
+    this.timeout(20_000);
+    const offload = new SignatureOffload();
+    const events: string[] = [];
+    const check = checker(offload, events);
+    const pool = stallThePool().then(() => events.push('pool free'));
     const queued = check('queued on the stalled pool');
-    await sleep(THREAD_POOL_STALL_MS + 50);
+    await sleep(THREAD_POOL_STALL_MS + 20);
     assert.equal(await check('on the event loop'), true);
-    assert.equal(offload.checksOnEventLoop, 1);
-    assert.deepEqual(events, ['on the event loop'], 'answered while the pool is still taken');
+    assert.equal(await check('forged, on the event loop', forged), false);
+    assert.ok(!events.includes('pool free'), 'answered while the pool is still taken');
+    assert.equal(await queued, true, 'the check stuck on the pool is answered without waiting for it');
+    assert.ok(!events.includes('pool free'));
+    assert.equal(offload.checksOnEventLoop, 3);
 
-    await Promise.all(pool);
-    assert.equal(await queued, true, 'the queued check is answered once the pool frees up');
+    await pool;
+    await sleep(THREAD_POOL_STALL_MS * 2);
     assert.equal(await check('on the pool again'), true);
-    assert.equal(offload.checksOnEventLoop, 1, 'back on the pool once it moves again');
+    assert.equal(offload.checksOnEventLoop, 3, 'back on the pool once it moves again');
+  });
+
+  it('does not take refusals answered at once for progress of a stalled pool', async function () {
+    this.timeout(20_000);
+    const offload = new SignatureOffload();
+    const events: string[] = [];
+    const check = checker(offload, events);
+    const pool = stallThePool().then(() => events.push('pool free'));
+    const queued = check('queued on the stalled pool');
+    // An anonymous client keeps sending signatures of the wrong length (refused without the pool).
+    const truncated = { input: good.input, signature: good.signature.subarray(1) };
+    for (let i = 0; i < 6; i++) {
+      assert.equal(await check('truncated', truncated), false);
+      await sleep(THREAD_POOL_STALL_MS / 4);
+    }
+    assert.equal(await check('good, on the event loop'), true);
+    assert.equal(await queued, true);
+    assert.ok(!events.includes('pool free'), 'the stall was seen despite the refusals');
+    await pool;
   });
 });
 
