@@ -222,6 +222,32 @@ for (const verifyMode of MODES) {
         assert.ok(Number(down.headers['retry-after']) >= 1);
       });
 
+      it('fails closed with 503, never a crash, when the bot guard throws or its refresh rejects', async function () {
+        let mode: 'throws' | 'refresh rejects' = 'throws';
+        const bots: BotTokenGuard = {
+          check: () => {
+            if (mode === 'throws') throw new Error('registry exploded');
+            return 'unknown';
+          },
+          refresh: () => Promise.reject(new Error('store gone')),
+          noteUse: () => {},
+        };
+        const { app, gate } = await createServer({}, { bots });
+        const { token } = gate.mintToken({
+          subject: 'ingestion-bot',
+          isBot: true,
+          tokenType: 'BOT',
+          expiry: '1',
+        });
+        for (const next of ['throws', 'refresh rejects'] as const) {
+          mode = next;
+          const res = await request(app).get('/api/v1/tables').set('Authorization', `Bearer ${token}`);
+          assert.equal(res.status, 503, next);
+          assert.equal(res.body.errorCode, 'ERR_STORE_UNAVAILABLE', next);
+          assert.doesNotMatch(res.text, /exploded|store gone/);
+        }
+      });
+
       it('never makes a bot an admin unless the bot is listed, and never lets a bot pass requireAdmin', async function () {
         const bots: BotTokenGuard = { check: () => 'valid', noteUse: () => {} };
         const { app, gate } = await createServer(

@@ -189,45 +189,57 @@ export function checkBotToken(
     done();
     return;
   }
-  const now = ctx.now();
   const iat = principal.claims.iat;
-  const state = ctx.bots.check(
-    principal.subject,
-    principal.tokenId,
-    now,
-    typeof iat === 'number' ? iat * 1000 : undefined,
-  );
-  if (state !== 'unknown' || ctx.bots.refresh === undefined) {
-    done(botTokenError(principal, state, now, ctx));
-    return;
+  let state: BotTokenState;
+  let error: JwtGateError | undefined;
+  // A guard that throws cannot say the token is current: fail closed, as for `unavailable`.
+  try {
+    state = ctx.bots.check(
+      principal.subject,
+      principal.tokenId,
+      ctx.now(),
+      typeof iat === 'number' ? iat * 1000 : undefined,
+    );
+    if (state === 'unknown' && ctx.bots.refresh !== undefined) {
+      ctx.bots
+        .refresh(principal.subject)
+        .then(() =>
+          botTokenError(principal, ctx.bots.check(principal.subject, principal.tokenId, ctx.now()), ctx),
+        )
+        .then(done, (cause: unknown) => done(storeUnavailable(cause)));
+      return;
+    }
+    error = botTokenError(principal, state, ctx);
+  } catch (cause) {
+    error = storeUnavailable(cause);
   }
-  void ctx.bots.refresh(principal.subject).then(() => {
-    const again = ctx.bots.check(principal.subject, principal.tokenId, ctx.now());
-    done(botTokenError(principal, again, ctx.now(), ctx));
-  });
+  done(error);
 }
 
 /** The outcome of a bot-token check: nothing (and a noted use) when valid, else the error. */
 function botTokenError(
   principal: Principal,
   state: BotTokenState,
-  now: number,
   ctx: StrategyContext,
 ): JwtGateError | undefined {
   if (state === 'valid') {
-    if (principal.tokenId !== null) ctx.bots.noteUse(principal.tokenId, now);
+    if (principal.tokenId !== null) ctx.bots.noteUse(principal.tokenId, ctx.now());
     return undefined;
   }
-  if (state === 'unavailable') {
-    return new ServiceUnavailableError(
-      'ERR_STORE_UNAVAILABLE',
-      'Bot token state cannot be checked right now; try again shortly.',
-    );
-  }
+  if (state === 'unavailable') return storeUnavailable();
   // `revoked`, or still `unknown` after re-reading the bot.
   return new InvalidTokenError(
     'ERR_TOKEN_REVOKED',
     'This bot token has been revoked or replaced; generate a new one.',
+  );
+}
+
+function storeUnavailable(cause?: unknown): ServiceUnavailableError {
+  return new ServiceUnavailableError(
+    'ERR_STORE_UNAVAILABLE',
+    'Bot token state cannot be checked right now; try again shortly.',
+    undefined,
+    cause === undefined ? undefined : { cause },
   );
 }
 

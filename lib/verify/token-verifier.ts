@@ -130,26 +130,26 @@ export class TokenVerifier {
       done(toTokenError(err));
       return;
     }
-    const withKey = (key: KeyObject): void => {
-      const judged = (valid: boolean): void => {
-        if (!valid) {
-          done(new InvalidTokenError('ERR_TOKEN_SIGNATURE_INVALID', 'The token signature is not valid.'));
-          return;
-        }
-        principalFor(inspected, source, ctx, (err, principal) => {
-          if (err || principal === undefined) done(toTokenError(err));
-          else accept(principal, key);
-        });
-      };
-      if (this.#offload !== null)
-        this.#offload.verify(alg, inspected.signingInput, inspected.signature, key, judged);
-      else judged(verifySignature(alg, inspected.signingInput, inspected.signature, key));
+    const judge = (key: KeyObject, valid: boolean): void => {
+      if (!valid) {
+        done(new InvalidTokenError('ERR_TOKEN_SIGNATURE_INVALID', 'The token signature is not valid.'));
+        return;
+      }
+      principalFor(inspected, source, ctx, (err, principal) => {
+        if (err || principal === undefined) done(toTokenError(err));
+        else accept(principal, key);
+      });
     };
     keyFromSource(source, kid, alg, (err, key) => {
       if (err) done(err);
       else if (key === undefined)
         done(new InvalidTokenError('ERR_TOKEN_KEY_UNKNOWN', 'No key verifies this token.'));
-      else withKey(key);
+      else if (this.#offload === null)
+        judge(key, verifySignature(alg, inspected.signingInput, inspected.signature, key));
+      else
+        this.#offload.verify(alg, inspected.signingInput, inspected.signature, key, (valid) =>
+          judge(key, valid),
+        );
     });
   }
 
