@@ -89,10 +89,7 @@ export function hasDuplicateAuthorization(rawHeaders: readonly string[] | undefi
   return false;
 }
 
-/**
- * Parses `credentials = auth-scheme 1*SP b64token` (RFC 7235 §2.1, RFC 6750 §2.1). Another scheme
- * yields `undefined`; a Bearer header whose value is not exactly one b64token throws.
- */
+/** {@link parseBearer}, answered from the connection's last header when it is the same. */
 function parseBearerOn(connection: object | undefined, value: string): string | undefined {
   const last = connection === undefined ? undefined : lastHeaderOn.get(connection);
   if (last !== undefined && last.value === value) return last.token;
@@ -107,6 +104,10 @@ function parseBearerOn(connection: object | undefined, value: string): string | 
   return token;
 }
 
+/**
+ * Parses `credentials = auth-scheme 1*SP b64token` (RFC 7235 §2.1, RFC 6750 §2.1). Another scheme
+ * yields `undefined`; a Bearer header whose value is not exactly one b64token throws.
+ */
 function parseBearer(value: string): string | undefined {
   let start = 0;
   let end = value.length;
