@@ -138,8 +138,8 @@ export interface VerificationConfiguration {
    * `engine: direct`: check a signature on libuv's thread pool (`crypto.verify` with a callback),
    * so the event loop serves other requests during the RSA/ECDSA arithmetic. Default true. The
    * pool is shared with file I/O, zlib and DNS lookups: when no check has finished on it for
-   * 100 ms while some wait, new checks run on the event loop until it moves again. `false`: always
-   * on the event loop. Env `JWT_OFFLOAD_SIGNATURES`.
+   * 100 ms while some wait, those and new checks run on the event loop until it moves again.
+   * `false`: always on the event loop. Env `JWT_OFFLOAD_SIGNATURES`.
    */
   offloadSignatures: boolean;
 }
