@@ -246,13 +246,19 @@ describe('SignatureOffload', () => {
       );
   }
 
-  it('checks on the event loop while the thread pool is stalled, and goes back to the pool after', async function () {
-    this.timeout(20_000);
+  /** A new offload, the pool then stalled, and one check queued on it; `events` records answers. */
+  function queueOnStalledPool() {
     const offload = new SignatureOffload();
     const events: string[] = [];
     const check = checker(offload, events);
     const pool = stallThePool().then(() => events.push('pool free'));
     const queued = check('queued on the stalled pool');
+    return { offload, events, check, pool, queued };
+  }
+
+  it('checks on the event loop while the thread pool is stalled, and goes back to the pool after', async function () {
+    this.timeout(20_000);
+    const { offload, events, check, pool, queued } = queueOnStalledPool();
     await sleep(THREAD_POOL_STALL_MS + 20);
     assert.equal(await check('on the event loop'), true);
     assert.equal(await check('forged, on the event loop', forged), false);
@@ -269,11 +275,7 @@ describe('SignatureOffload', () => {
 
   it('does not take refusals answered at once for progress of a stalled pool', async function () {
     this.timeout(20_000);
-    const offload = new SignatureOffload();
-    const events: string[] = [];
-    const check = checker(offload, events);
-    const pool = stallThePool().then(() => events.push('pool free'));
-    const queued = check('queued on the stalled pool');
+    const { events, check, pool, queued } = queueOnStalledPool();
     // An anonymous client keeps sending signatures of the wrong length (refused without the pool).
     const truncated = { input: good.input, signature: good.signature.subarray(1) };
     for (let i = 0; i < 6; i++) {
