@@ -5,7 +5,13 @@ import { Listeners } from './listeners.js';
 import { PostgresChangeListener } from './postgres-change-listener.js';
 import { translatePostgresError } from './postgres-errors.js';
 import { migratePostgres } from './postgres-migrations.js';
-import { AUDIT_COLUMNS, BOT_COLUMNS, TOKEN_COLUMNS } from './sql-columns.js';
+import {
+  AUDIT_COLUMNS,
+  BOT_COLUMNS,
+  TOKEN_COLUMNS,
+  TOKEN_INSERT_COLUMNS,
+  tokenInsertValues,
+} from './sql-columns.js';
 import { BOT_DELETED_DETAIL, REPLACED_DETAIL, auditLimit, latestUses } from './store-helpers.js';
 import { ALL_BOTS } from './types.js';
 import type {
@@ -159,19 +165,9 @@ export class PostgresStore implements BotStore {
       if (!(await this.#lockBot(tx, token.botName))) throw notFound(`Bot "${token.botName}" not found.`);
       const replaced = await this.#revoke(tx, token.botName, actor, token.issuedAt, REPLACED_DETAIL);
       await tx.query(
-        `INSERT INTO ${this.#s}.bot_tokens (bot_name, jti, token_hash, last4, expiry, issued_at, expires_at,
-           issued_by, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)`,
-        [
-          token.botName,
-          token.jti,
-          token.tokenHash,
-          token.last4,
-          token.expiry,
-          token.issuedAt,
-          token.expiresAt,
-          token.issuedBy,
-          token.lastUsedAt,
-        ],
+        `INSERT INTO ${this.#s}.bot_tokens (${TOKEN_INSERT_COLUMNS})
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        tokenInsertValues(token),
       );
       await this.#log(
         tx,

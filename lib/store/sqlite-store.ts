@@ -3,7 +3,13 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, JwtGateError, conflict, notFound } from '../errors.js';
 import { Listeners } from './listeners.js';
-import { AUDIT_COLUMNS, BOT_COLUMNS, TOKEN_COLUMNS } from './sql-columns.js';
+import {
+  AUDIT_COLUMNS,
+  BOT_COLUMNS,
+  TOKEN_COLUMNS,
+  TOKEN_INSERT_COLUMNS,
+  tokenInsertValues,
+} from './sql-columns.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { DATABASE_URL_FIELD, storeUnavailable } from './store-errors.js';
 import { BOT_DELETED_DETAIL, REPLACED_DETAIL, auditLimit, latestUses } from './store-helpers.js';
@@ -130,19 +136,8 @@ export class SqliteStore implements BotStore {
       }
       const replaced = this.#revoke(db, token.botName, actor, token.issuedAt, REPLACED_DETAIL);
       db.prepare(
-        `INSERT INTO bot_tokens (bot_name, jti, token_hash, last4, expiry, issued_at, expires_at, issued_by,
-           last_used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
-      ).run(
-        token.botName,
-        token.jti,
-        token.tokenHash,
-        token.last4,
-        token.expiry,
-        token.issuedAt,
-        token.expiresAt,
-        token.issuedBy,
-        token.lastUsedAt,
-      );
+        `INSERT INTO bot_tokens (${TOKEN_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(...tokenInsertValues(token));
       this.#log(db, token.issuedAt, actor, 'token.issue', token.botName, token.jti, `expiry ${token.expiry}`);
       return { result: { replaced }, changed: true };
     });
