@@ -51,13 +51,14 @@ export class SignatureOffload {
     key: KeyObject,
     done: (valid: boolean) => void,
   ): void {
-    if (this.#stalled()) {
+    const now = this.#now();
+    if (this.#stalled(now)) {
       this.#onEventLoop++;
       done(verifySignature(alg, signingInput, signature, key));
       return;
     }
     const check: WaitingCheck = { alg, signingInput, signature, key, done, answered: false };
-    if (this.#waiting.size === 0) this.#progressAt = this.#now();
+    if (this.#waiting.size === 0) this.#progressAt = now;
     this.#waiting.add(check);
     let synchronous = true;
     verifySignatureOffThread(alg, signingInput, signature, key, (valid) => {
@@ -73,8 +74,8 @@ export class SignatureOffload {
     if (this.#waiting.size > 0) this.#watch();
   }
 
-  #stalled(): boolean {
-    return this.#waiting.size > 0 && this.#now() - this.#progressAt > THREAD_POOL_STALL_MS;
+  #stalled(now: number): boolean {
+    return this.#waiting.size > 0 && now - this.#progressAt > THREAD_POOL_STALL_MS;
   }
 
   /** While checks wait on the pool, looks every THREAD_POOL_STALL_MS whether it has stalled. */
@@ -82,7 +83,7 @@ export class SignatureOffload {
     if (this.#watchdog !== null) return;
     this.#watchdog = setTimeout(() => {
       this.#watchdog = null;
-      if (this.#stalled()) this.#answerStuckChecks();
+      if (this.#stalled(this.#now())) this.#answerStuckChecks();
       if (this.#waiting.size > 0) this.#watch();
     }, THREAD_POOL_STALL_MS + 1);
     this.#watchdog.unref();
