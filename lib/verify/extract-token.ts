@@ -10,6 +10,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { InvalidRequestError } from '../errors.js';
+import { ConnectionMemo } from './connection-memo.js';
 
 /** The parts of a request that extraction reads; an Express or plain Node request fits. */
 export interface BearerRequest {
@@ -26,12 +27,8 @@ export interface BearerRequest {
   socket?: object;
 }
 
-/**
- * Per connection, the last Authorization header parsed on it and its token. A client on a
- * kept-alive connection repeats the same header; an exact comparison replaces the parse. Only
- * headers that parsed to a token are remembered, so a refused header is refused every time.
- */
-const lastHeaderOn = new WeakMap<object, { value: string; token: string }>();
+/** The token of the connection's last Authorization header: a repeated header is not parsed again. */
+const lastHeader = new ConnectionMemo<string | undefined>();
 
 /** Any character outside `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`, before the `=`s. */
 const NOT_B64TOKEN_BODY = /[^A-Za-z0-9\-._~+/]/;
@@ -56,7 +53,7 @@ export function extractBearerToken(req: BearerRequest): string | undefined {
     throw new InvalidRequestError('The request has more than one Authorization header; send exactly one.');
   }
   const header = req.headers.authorization;
-  const token = header === undefined ? undefined : parseBearerOn(req.socket, header);
+  const token = header === undefined ? undefined : lastHeader.get(req.socket, header, parseBearer);
   const inQuery = (req.url === undefined || req.url.includes('?')) && hasAccessToken(req.query);
   const inBody = !inQuery && isFormEncoded(req.headers) && hasAccessToken(req.body);
   if (inQuery || inBody) {
@@ -87,21 +84,6 @@ export function hasDuplicateAuthorization(rawHeaders: readonly string[] | undefi
     }
   }
   return false;
-}
-
-/** {@link parseBearer}, answered from the connection's last header when it is the same. */
-function parseBearerOn(connection: object | undefined, value: string): string | undefined {
-  const last = connection === undefined ? undefined : lastHeaderOn.get(connection);
-  if (last !== undefined && last.value === value) return last.token;
-  const token = parseBearer(value);
-  if (connection !== undefined && token !== undefined) {
-    if (last === undefined) lastHeaderOn.set(connection, { value, token });
-    else {
-      last.value = value;
-      last.token = token;
-    }
-  }
-  return token;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type KeyObject, hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { ConnectionMemo } from './connection-memo.js';
 import type { KeySource } from './key-source.js';
 import type { Principal } from './principal.js';
 
@@ -25,15 +26,14 @@ export interface CachedVerification {
  */
 export class VerifiedTokenCache {
   readonly #entries: LRUCache<string, CachedVerification>;
-  /** Per connection, the last token seen on it and its cache key. */
-  readonly #lastOnConnection = new WeakMap<object, { token: string; key: string }>();
+  readonly #lastKey = new ConnectionMemo<string>();
 
   constructor(maxEntries: number) {
     this.#entries = new LRUCache<string, CachedVerification>({ max: maxEntries });
   }
 
   /** The cache key of a token. */
-  static keyOf(token: string): string {
+  static keyOf(this: void, token: string): string {
     return hash('sha256', token, 'base64');
   }
 
@@ -43,16 +43,7 @@ export class VerifiedTokenCache {
    * connection's previous token is far cheaper than a SHA-256, and gives the same key.
    */
   keyOn(connection: object | undefined, token: string): string {
-    if (connection === undefined) return VerifiedTokenCache.keyOf(token);
-    const last = this.#lastOnConnection.get(connection);
-    if (last !== undefined && last.token === token) return last.key;
-    const key = VerifiedTokenCache.keyOf(token);
-    if (last === undefined) this.#lastOnConnection.set(connection, { token, key });
-    else {
-      last.token = token;
-      last.key = key;
-    }
-    return key;
+    return this.#lastKey.get(connection, token, VerifiedTokenCache.keyOf);
   }
 
   /** The principal of a token verified earlier, while its token and its key are still good. */
