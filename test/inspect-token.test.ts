@@ -63,6 +63,23 @@ describe('inspectToken: structure', () => {
     assert.deepEqual(inspected.header, { alg: 'ES256' });
   });
 
+  it('returns one frozen header for tokens that share a header, and refuses a bad header every time', () => {
+    const first = inspectToken(token({ alg: 'RS256', kid: 'k1' }, { sub: 'a' }), OPTS);
+    const second = inspectToken(token({ alg: 'RS256', kid: 'k1' }, { sub: 'b' }), OPTS);
+    assert.equal(second.header, first.header);
+    assert.ok(Object.isFrozen(first.header));
+    assert.deepEqual(inspectToken(token({ alg: 'RS256', kid: 'k2' }), OPTS).header, {
+      alg: 'RS256',
+      kid: 'k2',
+    });
+    for (let i = 0; i < 2; i++) assertRejected(token({ alg: 'HS256' }), 'ERR_TOKEN_ALG_NOT_ALLOWED');
+    // Many distinct headers (a flood of made-up kids) still each get their own answer.
+    for (let i = 0; i < 200; i++) {
+      assert.equal(inspectToken(token({ alg: 'ES256', kid: `flood-${i}` }), OPTS).header.kid, `flood-${i}`);
+    }
+    assert.equal(inspectToken(token({ alg: 'RS256', kid: 'k1' }), OPTS).header.kid, 'k1');
+  });
+
   it('refuses tokens over maxBytes, saying the size and the limit', () => {
     const tok = token({ alg: 'RS256' }, { pad: 'x'.repeat(9000) });
     assertRejected(tok, 'ERR_TOKEN_TOO_LARGE', /is \d+ bytes; the largest accepted is 8192 bytes/);
@@ -103,6 +120,50 @@ describe('inspectToken: structure', () => {
     // Three characters leave two unused bits: "AAE" is canonical, "AAF" is not.
     assert.doesNotThrow(() => inspectToken(`${h}.${p}.AAE`, OPTS));
     assertRejected(`${h}.${p}.AAF`, 'ERR_TOKEN_MALFORMED', /not canonical/);
+  });
+
+  it('refuses characters beyond ASCII, even those whose low byte is a base64url character', () => {
+    const [h, p] = token().split('.') as [string, string];
+    // Node's decoder reads only the low byte of these: "ł" (U+0142) would decode as "B".
+    assertRejected(`${h}.${p}.QUF\u0142`, 'ERR_TOKEN_MALFORMED', /signature is not base64url/);
+    assertRejected(`${h}.${p.slice(0, -1)}\u0146.AQ`, 'ERR_TOKEN_MALFORMED', /payload is not base64url/);
+    assertRejected(`${h.slice(0, -1)}\u0141.${p}.AQ`, 'ERR_TOKEN_MALFORMED', /header is not base64url/);
+    assertRejected(`${h}.${p}.QUF\u00c1`, 'ERR_TOKEN_MALFORMED', /signature is not base64url/);
+  });
+
+  it('accepts exactly the strict, canonical base64url segments (randomised against a reference)', () => {
+    // Reference: only the base64url alphabet, and the bytes re-encode to the very same text.
+    const strict = (segment: string): Buffer | null =>
+      /^[A-Za-z0-9_-]+$/.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment
+        ? Buffer.from(segment, 'base64url')
+        : null;
+    const [h, p] = token().split('.') as [string, string];
+    const alphabet = 'AQgw-_+/=~. \t%\u0000\u007f\u0080\u00ff\u0141\u0142\u2028\ud800';
+    let seed = 0x5eed;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    let accepted = 0;
+    for (let round = 0; round < 3000; round++) {
+      let signature = Buffer.from(Array.from({ length: random(9) }, () => random(256))).toString('base64url');
+      for (let edits = random(3); edits > 0; edits--) {
+        const at = random(signature.length + 1);
+        const replace = random(2);
+        signature =
+          signature.slice(0, at) + alphabet[random(alphabet.length)] + signature.slice(at + replace);
+      }
+      if (signature.includes('.')) continue;
+      const expected = strict(signature);
+      const tok = `${h}.${p}.${signature}`;
+      if (expected === null) {
+        assert.throws(() => inspectToken(tok, OPTS), InvalidTokenError, JSON.stringify(signature));
+      } else {
+        assert.deepEqual(inspectToken(tok, OPTS).signature, expected, JSON.stringify(signature));
+        accepted++;
+      }
+    }
+    assert.ok(accepted > 300, `only ${accepted} strict segments were generated`);
   });
 
   it('requires the header and payload to be JSON objects in strict UTF-8', () => {

@@ -20,7 +20,8 @@ export interface TokenHeader {
 
 /** A structurally valid, not yet verified token. */
 export interface InspectedToken {
-  header: TokenHeader;
+  /** Frozen: tokens with the same header segment share one. */
+  header: Readonly<TokenHeader>;
   /** The claims, deep-frozen: a verified-token cache may share them between requests. */
   payload: Readonly<Record<string, unknown>>;
   /** `base64url(header) + "." + base64url(payload)`, the bytes the signature covers. */
@@ -97,13 +98,35 @@ export function inspectToken(token: string, opts: InspectOptions): InspectedToke
         : 'The token is not a signed JWT in compact form (three base64url parts separated by dots).',
     );
   }
-  const headerBytes = decodeBase64url(token.slice(0, firstDot), 'header');
-  const payloadBytes = decodeBase64url(token.slice(firstDot + 1, secondDot), 'payload');
-  const signature = decodeBase64url(token.slice(secondDot + 1), 'signature');
+  // Node's base64 decoder reads only the low byte of a character beyond Latin-1 ("ł" as "B"): a
+  // token with any non-ASCII character takes the slow path of every segment, which refuses it.
+  const ascii = Buffer.byteLength(token, 'utf8') === token.length;
+  const headerSegment = token.slice(0, firstDot);
+  const knownHeader = checkedHeaders.get(headerSegment);
+  // Every segment is checked as base64url before any is parsed; a known header segment already was.
+  const headerBytes = knownHeader === undefined ? decodeBase64url(headerSegment, 'header', ascii) : null;
+  const payloadBytes = decodeBase64url(token.slice(firstDot + 1, secondDot), 'payload', ascii);
+  const signature = decodeBase64url(token.slice(secondDot + 1), 'signature', ascii);
 
-  const header = checkHeader(parseJsonObject(headerBytes, 'header'));
+  const header =
+    knownHeader ?? rememberHeader(headerSegment, checkHeader(parseJsonObject(headerBytes!, 'header')));
   const payload = parseJsonObject(payloadBytes, 'payload');
   return { header, payload: deepFreeze(payload), signingInput: token.slice(0, secondDot), signature };
+}
+
+/**
+ * Header segments already checked, with their header. One issuer signs every token with the same
+ * few headers, so the header of a token is usually a lookup. Only headers that passed every check
+ * are kept; when full, the memo starts over (a flood of distinct headers costs what it would
+ * without it).
+ */
+const checkedHeaders = new Map<string, Readonly<TokenHeader>>();
+const MAX_CHECKED_HEADERS = 64;
+
+function rememberHeader(segment: string, header: TokenHeader): Readonly<TokenHeader> {
+  if (checkedHeaders.size >= MAX_CHECKED_HEADERS) checkedHeaders.clear();
+  checkedHeaders.set(segment, Object.freeze(header));
+  return header;
 }
 
 function malformed(description: string): InvalidTokenError {
@@ -120,13 +143,17 @@ function countDots(token: string): number {
  * Strict base64url (RFC 7515 §2, RFC 4648 §5): no padding, no `+`/`/`, no whitespace, not empty,
  * and canonical — the unused low bits of the last character are zero, so that one token has
  * exactly one encoding (otherwise `…Q` and `…R` would decode to the same bytes). Node's decoder
- * is lenient, so the bytes are re-encoded: only a strict, canonical segment round-trips unchanged.
- * The character loop runs only for a segment that failed, to say what is wrong with it.
+ * is lenient: it skips characters outside both base64 alphabets and stops at `=`, so such a
+ * segment decodes to fewer bytes than its length gives; `+` and `/` it takes as `-` and `_`.
+ * `ascii`: the whole token is ASCII (see `inspectToken`); otherwise the segment is re-encoded, and
+ * only a strict, canonical segment round-trips unchanged. The character loop runs only for a
+ * segment that failed, to say what is wrong with it.
  */
-function decodeBase64url(segment: string, part: string): Buffer {
+function decodeBase64url(segment: string, part: string, ascii: boolean): Buffer {
   if (segment.length === 0) throw malformed(`The token's ${part} is empty.`);
   const bytes = Buffer.from(segment, 'base64url');
-  if (bytes.toString('base64url') === segment) return bytes;
+  if (ascii ? isStrictBase64url(segment, bytes.length) : bytes.toString('base64url') === segment)
+    return bytes;
   for (let i = 0; i < segment.length; i++) {
     if (sextet(segment.charCodeAt(i)) < 0) {
       throw malformed(
@@ -136,6 +163,20 @@ function decodeBase64url(segment: string, part: string): Buffer {
   }
   if (segment.length % 4 === 1) throw malformed(`The token's ${part} has an impossible base64url length.`);
   throw malformed(`The token's ${part} is not canonical base64url (non-zero trailing bits).`);
+}
+
+/**
+ * For an ASCII segment and its decoded length: no character was skipped or cut off (then fewer
+ * bytes come out: `⌊3n/4⌋` grows with every character, except at a length of 4k+1, which no
+ * base64url text has), none is from the other alphabet, and the last one's unused bits are zero.
+ */
+function isStrictBase64url(segment: string, decodedLength: number): boolean {
+  const rest = segment.length % 4;
+  if (rest === 1 || decodedLength !== (segment.length * 3) >>> 2) return false;
+  if (segment.includes('+') || segment.includes('/')) return false;
+  if (rest === 0) return true;
+  const unusedBits = rest === 2 ? 0b1111 : 0b11;
+  return (sextet(segment.charCodeAt(segment.length - 1)) & unusedBits) === 0;
 }
 
 /** The 6-bit value of a base64url character, or -1. */
