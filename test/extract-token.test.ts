@@ -50,6 +50,9 @@ describe('extractBearerToken', () => {
     assert.equal(extractBearerToken(request({ authorization: 'Basic dXNlcjpwYXNz' })), undefined);
     assert.equal(extractBearerToken(request({ authorization: `BearerX ${TOKEN}` })), undefined);
     assert.equal(extractBearerToken(request({ authorization: 'Bear' })), undefined);
+    // Case-insensitive in ASCII only: look-alike letters are another scheme.
+    for (const scheme of ['\u0392earer', 'Bearer'.replace('a', '\u00e1'), 'BEARE\u0280'])
+      assert.equal(extractBearerToken(request({ authorization: `${scheme} ${TOKEN}` })), undefined);
   });
 
   it('refuses Bearer with no token, or only whitespace', () => {

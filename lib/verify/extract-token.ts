@@ -96,7 +96,7 @@ function parseBearer(value: string): string | undefined {
   while (start < end && isSpace(value.charCodeAt(start))) start++;
   while (end > start && isSpace(value.charCodeAt(end - 1))) end--;
   // The scheme is "Bearer", case-insensitively, followed by whitespace or the end of the value.
-  if (end - start < 6 || value.slice(start, start + 6).toLowerCase() !== 'bearer') return undefined;
+  if (end - start < 6 || !isBearerScheme(value, start)) return undefined;
   let i = start + 6;
   if (i < end && !isSpace(value.charCodeAt(i))) return undefined; // e.g. "BearerX …"
   while (i < end && isSpace(value.charCodeAt(i))) i++;
@@ -120,6 +120,18 @@ function parseBearer(value: string): string | undefined {
   }
   return value.slice(i, end);
 }
+
+/** `value` has "Bearer" at `start`, in any ASCII case (compared in place: no lower-cased copy). */
+function isBearerScheme(value: string, start: number): boolean {
+  for (let i = 0; i < BEARER.length; i++) {
+    const code = value.charCodeAt(start + i);
+    const lower = BEARER.charCodeAt(i);
+    if (code !== lower && code !== lower - 0x20) return false;
+  }
+  return true;
+}
+
+const BEARER = 'bearer';
 
 function isSpace(code: number): boolean {
   return code === 0x20 || code === 0x09;
