@@ -7,21 +7,34 @@
  */
 import { verify } from 'node:crypto';
 import { createJwtGate } from '../lib/gate.js';
-import { SELF_ISSUER, SELF_KID, generateBenchKeys, keySetFromPrivateKey, mintOwnTokens } from './tokens.js';
+import { startBenchJwksServer } from './jwks-server.js';
+import {
+  SELF_ISSUER,
+  SELF_KID,
+  SSO_AUDIENCE,
+  SSO_ISSUER,
+  generateBenchKeys,
+  keySetFromPrivateKey,
+  mintOwnTokens,
+  signSsoTokens,
+  ssoJwks,
+} from './tokens.js';
 
 const DISTINCT = 5000;
 const CALLS = 40_000;
 
 const keys = generateBenchKeys();
 const tokens = mintOwnTokens(keys, DISTINCT, 'PERSONAL_ACCESS');
+const ssoTokens = signSsoTokens(keys, DISTINCT);
+const jwks = await startBenchJwksServer(ssoJwks(keys));
 const gate = await createJwtGate(
   {
     jwtTokenConfiguration: { jwtissuer: SELF_ISSUER, keyId: SELF_KID },
     authenticationConfiguration: {
       provider: 'custom-oidc',
-      authority: 'http://sso',
-      clientId: 'c',
-      publicKeyUrls: [],
+      authority: SSO_ISSUER,
+      clientId: SSO_AUDIENCE,
+      publicKeyUrls: [{ url: jwks.jwksUri, issuer: SSO_ISSUER, audience: SSO_AUDIENCE }],
     },
     verificationConfiguration: { cache: { enabled: true, maxEntries: 1000 }, offloadSignatures: false },
     database: { url: 'memory:' },
@@ -57,6 +70,7 @@ const call = (token: string): void => {
 };
 const hot = perCall('authenticate, one hot token', () => call(tokens[0]!));
 const miss = perCall('authenticate, distinct (cache miss)', (i) => call(tokens[i % DISTINCT]!));
+const ssoMiss = perCall('authenticate, distinct SSO tokens', (i) => call(ssoTokens[i % DISTINCT]!));
 const parts = tokens.map((t) => {
   const dot = t.lastIndexOf('.');
   return { input: Buffer.from(t.slice(0, dot)), signature: Buffer.from(t.slice(dot + 1), 'base64url') };
@@ -66,5 +80,7 @@ const rsa = perCall('crypto.verify alone', (i) => {
   verify('sha256', input, keys.self.publicKey, signature);
 });
 console.log(`${'jwt-gate work on a miss, besides RSA'.padEnd(34)} ${(miss - rsa).toFixed(2).padStart(7)} µs`);
+console.log(`${"… on an SSO token's miss".padEnd(34)} ${(ssoMiss - rsa).toFixed(2).padStart(7)} µs`);
 console.log(`(hot ${hot.toFixed(2)} µs; ${failures} failures)`);
 await gate.close();
+await jwks.close();
