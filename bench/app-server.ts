@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type RequestHandler } from 'express';
 import { type JwtGate, createJwtGate } from '../lib/gate.js';
+import { buildPeerApp } from './peers.js';
 import type { AppMessage, AppStartMessage, AppStats, RunnerMessage } from './protocol.js';
 import { SELF_ISSUER, SSO_AUDIENCE, SSO_ISSUER, keySetFromPrivateKey } from './tokens.js';
 
@@ -70,6 +71,14 @@ async function buildApp(start: AppStartMessage): Promise<{ app: Express; gate: J
     const publicKey = createPublicKey(privateKey);
     app.use(start.mode === 'rsa-floor' ? rsaVerifyOnly(publicKey) : rsaVerifyOffThread(publicKey));
     app.get('/api/v1/tables', listTables);
+    return { app, gate: null };
+  }
+  if (start.mode === 'peer') {
+    const app = await buildPeerApp(
+      start.peer!,
+      { jwksUri: start.jwksUri, issuer: SSO_ISSUER, audience: SSO_AUDIENCE },
+      listTables,
+    );
     return { app, gate: null };
   }
   const gate = await createJwtGate(

@@ -24,7 +24,9 @@ export interface BenchOptions {
   floodSeconds: number;
   /** `verificationConfiguration.jwks.cooldownSeconds` of the flood's app. Default 1. `BENCH_FLOOD_COOLDOWN`. */
   floodCooldownSeconds: number;
-  /** Only these scenarios (comma-separated names); default all. `BENCH_ONLY`. */
+  /** Also measure the peer libraries (`peer-*` scenarios). Default false. `--peers`, `BENCH_PEERS=1`. */
+  peers: boolean;
+  /** Only these scenarios (comma-separated names, `peers` for all peer scenarios); default all. `BENCH_ONLY`. */
   only: string[] | null;
   /** Write a V8 CPU profile of every app process (not the flood's) here. Default none. `BENCH_CPU_PROF`. */
   cpuProfileDir: string | null;
@@ -60,6 +62,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     numbers[key] = parsed;
   }
   const only = raw('only', 'BENCH_ONLY');
+  const peers = raw('peers', 'BENCH_PEERS');
   const cpuProfileDir = raw('cpu-prof', 'BENCH_CPU_PROF');
   const loader = raw('loader', 'BENCH_LOADER') || 'bundle';
   if (loader !== 'bundle' && loader !== 'tsx')
@@ -80,6 +83,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
       : null,
     cpuProfileDir: cpuProfileDir || null,
     loader,
+    peers: peers !== undefined && peers !== '0' && peers !== 'false',
   };
 }
 
@@ -91,7 +95,9 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
       throw new Error(`unexpected argument ${JSON.stringify(arg)}; use --name=value`);
     const eq = arg.indexOf('=');
     if (eq > 0) flags.set(arg.slice(2, eq), arg.slice(eq + 1));
-    else flags.set(arg.slice(2), argv[++i] ?? '');
+    // A flag without a value (`--peers`) is "1".
+    else if (i + 1 >= argv.length || argv[i + 1]!.startsWith('--')) flags.set(arg.slice(2), '1');
+    else flags.set(arg.slice(2), argv[++i]!);
   }
   return flags;
 }

@@ -3,6 +3,7 @@
  * time and memory are read inside the child (`process.cpuUsage()`, `process.memoryUsage.rss()`),
  * so the load generator's own work never counts as the server's.
  */
+import type { PeerName } from './peers.js';
 
 /**
  * `bare`: Express with the same route and no authentication. `noop`: bare Express plus one
@@ -10,9 +11,9 @@
  * RS256 signature check of the bearer token with `crypto.verify` — the least any verifier of a
  * never-seen token must do, so the best ratio a distinct-token scenario can reach on this machine
  * with the arithmetic on the event loop. `rsa-floor-async`: the same check on libuv's thread pool.
- * `gate`: the route behind jwt-gate.
+ * `gate`: the route behind jwt-gate. `peer`: the route behind one peer library (`peer`).
  */
-export type AppMode = 'bare' | 'noop' | 'rsa-floor' | 'rsa-floor-async' | 'gate';
+export type AppMode = 'bare' | 'noop' | 'rsa-floor' | 'rsa-floor-async' | 'gate' | 'peer';
 
 /** Everything the child needs to build its app; sent once, right after the child starts. */
 export interface AppStartMessage {
@@ -36,6 +37,8 @@ export interface AppStartMessage {
    * Bot tokens must come from the process whose registry knows them as current.
    */
   bots: number;
+  /** `peer` mode: which library guards the route. */
+  peer?: PeerName;
 }
 
 /** Runner → child. `reset` starts a measured window; `stats` ends it and asks for the numbers. */

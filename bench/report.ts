@@ -4,6 +4,7 @@
  */
 import type { LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
+import type { PeerName } from './peers.js';
 import type { AppMode, AppStats } from './protocol.js';
 
 export interface ScenarioDef {
@@ -16,6 +17,8 @@ export interface ScenarioDef {
   engine?: 'direct' | 'passport';
   /** `verificationConfiguration.offloadSignatures` of the gate. Default true. */
   offloadSignatures?: boolean;
+  /** `peer` mode: the library measured. */
+  peer?: PeerName;
 }
 
 export interface RunRecord {
@@ -132,6 +135,8 @@ export function evaluateTargets(
     });
   }
 
+  targets.push(...compareWithPeers(scenarios, byName));
+
   const gateRuns = runs.filter((r) => r.app.jwksFetches !== null);
   if (gateRuns.length > 0) {
     const fetches = gateRuns.reduce((sum, r) => sum + r.jwksServerFetches, 0);
@@ -187,6 +192,36 @@ export function evaluateTargets(
     });
   }
   return targets;
+}
+
+/** jwt-gate's SSO scenarios against the best peer library of the same run, hot and distinct. */
+function compareWithPeers(
+  scenarios: readonly ScenarioDef[],
+  byName: ReadonlyMap<string, ScenarioSummary>,
+): TargetResult[] {
+  const results: TargetResult[] = [];
+  for (const [ours, distinct, label] of [
+    ['sso', false, 'one hot SSO token'],
+    ['sso-distinct', true, 'distinct SSO tokens'],
+  ] as const) {
+    const mine = byName.get(ours);
+    const peers = scenarios
+      .filter((s) => s.mode === 'peer' && s.name.endsWith('-distinct') === distinct)
+      .flatMap((s) => byName.get(s.name) ?? []);
+    if (mine?.ratioToBare == null || peers.length === 0) continue;
+    const valid = peers.filter((p) => p.failures === 0 && p.ratioToBare !== null);
+    const best = valid.reduce<ScenarioSummary | null>(
+      (top, p) => (top === null || p.ratioToBare! > top.ratioToBare! ? p : top),
+      null,
+    );
+    const broken = peers.filter((p) => !valid.includes(p)).map((p) => p.name);
+    results.push({
+      target: `faster than every peer library: ${label}`,
+      pass: mine.failures === 0 && (best === null || mine.ratioToBare > best.ratioToBare!),
+      detail: `${ours} ${ratioText(mine.ratioToBare)}× vs best peer ${best === null ? '-' : `${best.name} ${ratioText(best.ratioToBare!)}×`}${broken.length ? `; not counted (non-200 answers): ${broken.join(', ')}` : ''}`,
+    });
+  }
+  return results;
 }
 
 export function formatTable(summaries: readonly ScenarioSummary[]): string {

@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     bots,
   });
 
-  const scenarios = selectScenarios(defineScenarios({ own, sso }, options), options.only);
+  const scenarios = selectScenarios(defineScenarios({ own, sso }, options), options.only, options.peers);
   const withFlood = options.only === null || options.only.includes(FLOOD);
 
   const runs: RunRecord[] = [];
@@ -105,13 +105,16 @@ async function main(): Promise<void> {
         round,
         options,
         entry,
-        startMessage(
-          scenario.mode,
-          LOAD_COOLDOWN_SECONDS,
-          'bots' in scenario.tokens ? scenario.tokens.bots : 0,
-          scenario.engine,
-          scenario.offloadSignatures,
-        ),
+        {
+          ...startMessage(
+            scenario.mode,
+            LOAD_COOLDOWN_SECONDS,
+            'bots' in scenario.tokens ? scenario.tokens.bots : 0,
+            scenario.engine,
+            scenario.offloadSignatures,
+          ),
+          ...(scenario.peer ? { peer: scenario.peer } : {}),
+        },
         () => jwks.fetches,
       );
       runs.push(record);

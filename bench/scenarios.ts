@@ -6,6 +6,7 @@
  * every request is verified from scratch.
  */
 import type { BenchOptions } from './options.js';
+import { PEERS, type PeerName } from './peers.js';
 import type { ScenarioDef } from './report.js';
 
 export interface Scenario extends ScenarioDef {
@@ -24,6 +25,8 @@ export interface BenchTokens {
 
 /** Name of the unknown-kid flood in `--only`. */
 export const FLOOD = 'flood';
+/** Name of all peer scenarios in `--only`. */
+export const PEER_GROUP = 'peers';
 
 export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Scenario[] {
   const n = options.distinctTokens.toLocaleString('en');
@@ -116,17 +119,43 @@ export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Sce
       tokens: { bots: options.distinctTokens },
       description: `${n} bots' current BOT tokens in rotation (memory: store); ${miss}`,
     },
+    ...(Object.keys(PEERS) as PeerName[]).flatMap((peer): Scenario[] => [
+      {
+        name: `peer-${peer}`,
+        mode: 'peer',
+        peer,
+        minRatio: null,
+        tokens: tokens.sso.slice(0, 1),
+        description: `${PEERS[peer]}: one SSO token on every request (compare sso)`,
+      },
+      {
+        name: `peer-${peer}-distinct`,
+        mode: 'peer',
+        peer,
+        minRatio: null,
+        tokens: tokens.sso,
+        description: `${PEERS[peer]}: ${n} distinct SSO tokens in rotation (compare sso-distinct)`,
+      },
+    ]),
   ];
 }
 
-/** The scenarios named in `--only` (all when `null`); throws on an unknown name. */
-export function selectScenarios(all: readonly Scenario[], only: readonly string[] | null): Scenario[] {
-  if (only === null) return [...all];
-  const unknown = only.filter((name) => name !== FLOOD && !all.some((s) => s.name === name));
+/**
+ * The scenarios named in `--only` (`peers`: every peer scenario), or when `null` all of jwt-gate's
+ * and the references, plus the peers' when `peers`. Throws on an unknown name.
+ */
+export function selectScenarios(
+  all: readonly Scenario[],
+  only: readonly string[] | null,
+  peers = false,
+): Scenario[] {
+  if (only === null) return all.filter((s) => peers || s.mode !== 'peer');
+  const groups = [FLOOD, PEER_GROUP];
+  const unknown = only.filter((name) => !groups.includes(name) && !all.some((s) => s.name === name));
   if (unknown.length > 0) {
     throw new Error(
-      `unknown scenario(s) ${unknown.join(', ')}; choose from ${[...all.map((s) => s.name), FLOOD].join(', ')}`,
+      `unknown scenario(s) ${unknown.join(', ')}; choose from ${[...all.map((s) => s.name), ...groups].join(', ')}`,
     );
   }
-  return all.filter((s) => only.includes(s.name));
+  return all.filter((s) => only.includes(s.name) || (s.mode === 'peer' && only.includes(PEER_GROUP)));
 }
