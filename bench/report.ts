@@ -173,7 +173,10 @@ export function evaluateTargets(
   const bare = byName.get('bare');
   const distinct = byName.get('distinct');
   if (bare !== undefined && distinct !== undefined) {
-    const over = (s: ScenarioSummary): string => `${s.name} +${(s.peakRssMb - bare.peakRssMb).toFixed(1)} MB`;
+    const over = (s: ScenarioSummary): string => {
+      const mb = s.peakRssMb - bare.peakRssMb;
+      return `${s.name} ${mb < 0 ? '−' : '+'}${Math.abs(mb).toFixed(1)} MB`;
+    };
     // The others for information: bot-distinct also holds its bots in the in-memory bot store.
     const others = summaries.filter((s) => s !== distinct && s.name.endsWith('-distinct')).map(over);
     targets.push({
