@@ -128,12 +128,13 @@ describe('verified-token cache', function () {
       const forged = `${h}.${p}.${signJwt({ key: k2.privateKey }).split('.')[2]!}`;
       const bob = sso('k1', k1.privateKey, undefined, { email: 'bob@example.com' });
       const answers = [];
-      for (const token of [ann, ann, forged, ann, bob, ann]) answers.push(await send(token));
+      // Ann's token is cached from its second use on; the forged one comes right after a hit.
+      for (const token of [ann, ann, ann, forged, ann, bob, ann]) answers.push(await send(token));
       assert.deepEqual(
         answers.map((a) => a.body.name ?? a.body.errorCode),
-        ['ann', 'ann', 'ERR_TOKEN_SIGNATURE_INVALID', 'ann', 'bob', 'ann'],
+        ['ann', 'ann', 'ann', 'ERR_TOKEN_SIGNATURE_INVALID', 'ann', 'bob', 'ann'],
       );
-      assert.equal(new Set(ports).size, 1, 'all six requests went over one connection');
+      assert.equal(new Set(ports).size, 1, 'all seven requests went over one connection');
     } finally {
       agent.destroy();
       server.close();
@@ -145,7 +146,7 @@ describe('verified-token cache', function () {
     const { app } = await createServer(jwks.jwksUri, clock);
     const old = sso('k1');
     assert.equal((await get(app, old)).status, 200);
-    assert.equal((await get(app, old)).status, 200, 'cached');
+    assert.equal((await get(app, old)).status, 200, 'verified again, and cached');
 
     // The IdP rotates: k2 is published, k1 withdrawn.
     jwks.setKeys({ keys: [publicJwk(k2.publicKey, { kid: 'k2', alg: 'RS256' })] });
@@ -164,6 +165,7 @@ describe('verified-token cache', function () {
       exp: Math.floor(clock.now / 1000) + 3600,
     });
     assert.equal((await get(app, token)).status, 200);
+    assert.equal((await get(app, token)).status, 200, 'verified again, and cached');
     jwks.setKeys({ keys: [publicJwk(k2.publicKey, { kid: 'k2', alg: 'RS256' })] });
     const fetches = jwks.fetchCount;
     clock.now += 61_000; // the JWKS's cache lifetime (60 s) is over: the next use re-fetches
@@ -186,6 +188,66 @@ describe('verified-token cache', function () {
     assert.equal(res.status, 401);
     assert.equal(res.body.errorCode, 'ERR_TOKEN_REVOKED');
     await closeGate(gate);
+  });
+
+  it('serves a token from the cache from its third use on, and never stores tokens that do not come back', async function () {
+    const clock = { now: Date.now() };
+    const { gate } = await createServer(jwks.jwksUri, clock);
+    const socket = {};
+    // Signatures are checked on the thread pool, so a verification answers later; a hit at once.
+    const answeredAtOnce = (token: string) =>
+      new Promise<boolean>((resolve, reject) => {
+        let synchronous = true;
+        const req = {
+          socket,
+          method: 'GET',
+          url: '/api/v1/tables',
+          originalUrl: '/api/v1/tables',
+          headers: { authorization: `Bearer ${token}` },
+        };
+        gate.authenticate(req as never, {} as never, (err?: unknown) =>
+          err ? reject(new Error('refused', { cause: err })) : resolve(synchronous),
+        );
+        synchronous = false;
+      });
+    try {
+      const ann = sso('k1');
+      const uses = [];
+      for (let i = 0; i < 4; i++) uses.push(await answeredAtOnce(ann));
+      assert.deepEqual(uses, [false, false, true, true], 'verified, verified and stored, then hits');
+      for (let i = 0; i < 20; i++) {
+        const once = sso('k1', k1.privateKey, undefined, { email: `user-${i}@example.com` });
+        assert.equal(await answeredAtOnce(once), false);
+      }
+      assert.equal(await answeredAtOnce(ann), true, 'tokens seen once evicted nothing');
+    } finally {
+      await gate.close();
+    }
+  });
+
+  it("refuses a forged token that copies the end of a cached token's signature (the part its fingerprint reads)", async function () {
+    const clock = { now: Date.now() };
+    const { app } = await createServer(jwks.jwksUri, clock);
+    const token = sso('k1');
+    for (let i = 0; i < 3; i++) assert.equal((await get(app, token)).status, 200);
+    const [h, p, signature] = token.split('.') as [string, string, string];
+    const other = signJwt({ key: k2.privateKey }).split('.')[2]!;
+    const forged = `${h}.${p}.${other.slice(0, -16)}${signature.slice(-16)}`;
+    assert.equal(forged.length, token.length);
+    const res = await get(app, forged);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.errorCode, 'ERR_TOKEN_SIGNATURE_INVALID');
+    assert.equal((await get(app, token)).status, 200);
+  });
+
+  it('remembers which tokens were verified: looked up after one verification, stored after two', function () {
+    const cache = new VerifiedTokenCache(10);
+    const [a, b] = [sso('k1'), sso('k1', k1.privateKey, undefined, { email: 'b@example.com' })];
+    assert.equal(cache.seen(a), false);
+    assert.equal(cache.admit(a), false, 'first verification: remembered, not stored');
+    assert.equal(cache.seen(a), true);
+    assert.equal(cache.seen(b), false);
+    assert.equal(cache.admit(a), true, 'second verification: store it');
   });
 
   it('is bounded by maxEntries (least recently used out first)', function () {

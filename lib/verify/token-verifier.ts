@@ -82,8 +82,14 @@ export class TokenVerifier {
 
   verify(req: Request, res: Response, token: string, done: VerifyCallback): void {
     const ctx = this.#ctx;
-    const cacheKey = this.#cache ? this.#cache.keyOn(req.socket, token) : '';
-    const hit = this.#cache?.get(cacheKey, ctx.now());
+    const cache = this.#cache;
+    let cacheKey: string | null = null;
+    let hit: Principal | undefined;
+    // A token not verified before is verified without a lookup (see VerifiedTokenCache).
+    if (cache !== null && cache.seen(token)) {
+      cacheKey = cache.keyOn(req.socket, token);
+      hit = cache.get(cacheKey, ctx.now());
+    }
     if (hit !== undefined) {
       // A bot token's state is checked on every use, cached or not (revocation is immediate).
       if (hit.tokenType !== 'BOT') done(null, hit);
@@ -109,12 +115,12 @@ export class TokenVerifier {
       );
       return;
     }
-    const cache = this.#cache;
     const { kid, alg } = inspected.header;
     const accept = (principal: Principal, key: KeyObject | undefined): void => {
       // Cache only what is valid now (a not-yet-valid token never reaches here: validateClaims),
-      // tied to the key that verified it.
-      if (key !== undefined) cache?.set(cacheKey, principal, source, kid, alg, key);
+      // tied to the key that verified it, from the token's second verification on.
+      if (key !== undefined && cache?.admit(token))
+        cache.set(cacheKey ?? cache.keyOn(req.socket, token), principal, source, kid, alg, key);
       done(null, principal);
     };
     if (this.#engine === 'passport') {

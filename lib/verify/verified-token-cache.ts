@@ -1,4 +1,4 @@
-import { type KeyObject, hash } from 'node:crypto';
+import { type KeyObject, hash, randomInt } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { ConnectionMemo } from './connection-memo.js';
 import type { KeySource } from './key-source.js';
@@ -23,13 +23,56 @@ export interface CachedVerification {
  * source still holds that very key object (a key rotated out, or one whose cache lifetime ran out
  * and must be re-fetched, sends the token through full verification again). Callers only add
  * tokens that are valid now, never a not-yet-valid one.
+ *
+ * Tokens that never come back cost nothing here (fast-jwt's cache makes them slower): a token is
+ * looked up only once it has been verified before, and stored on its second verification. Which
+ * tokens were verified is remembered as a 32-bit fingerprint of the token's end (its signature)
+ * per slot of a small table: a token whose slot another token took is simply verified again, and
+ * a fingerprint that matches by chance only costs a lookup under the token's SHA-256, which
+ * decides. Only verified tokens are ever written to the table, so forged ones cannot evict it.
  */
 export class VerifiedTokenCache {
   readonly #entries: LRUCache<string, CachedVerification>;
   readonly #lastKey = new ConnectionMemo<string>();
+  /** Fingerprints of verified tokens, by slot (0: empty). */
+  readonly #verified: Uint32Array;
+  /** Per process, so no one can work out in advance which tokens share a slot. */
+  readonly #seed = randomInt(2 ** 32) | 0;
 
   constructor(maxEntries: number) {
     this.#entries = new LRUCache<string, CachedVerification>({ max: maxEntries });
+    this.#verified = new Uint32Array(tableSize(maxEntries));
+  }
+
+  /**
+   * Whether `token` may be in the cache: it has been verified before (by fingerprint). When false,
+   * the caller verifies it without a lookup (and without hashing it).
+   */
+  seen(token: string): boolean {
+    const fingerprint = this.#fingerprint(token);
+    return this.#verified[fingerprint & (this.#verified.length - 1)] === fingerprint;
+  }
+
+  /**
+   * Records that `token` was just verified; true when it had been verified before, and should now
+   * be stored with {@link set}.
+   */
+  admit(token: string): boolean {
+    const fingerprint = this.#fingerprint(token);
+    const slot = fingerprint & (this.#verified.length - 1);
+    if (this.#verified[slot] === fingerprint) return true;
+    this.#verified[slot] = fingerprint;
+    return false;
+  }
+
+  /** A 32-bit mix of the last characters of the token (its signature), never 0. */
+  #fingerprint(token: string): number {
+    let h = this.#seed ^ token.length;
+    for (let i = Math.max(0, token.length - FINGERPRINT_CHARS); i < token.length; i++) {
+      h = Math.imul(h ^ token.charCodeAt(i), 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    return (h | 1) >>> 0;
   }
 
   /** The cache key of a token. */
@@ -92,6 +135,16 @@ export class VerifiedTokenCache {
   get size(): number {
     return this.#entries.size;
   }
+}
+
+/** Characters of the token's end that make its fingerprint (72 bits of signature in base64url). */
+const FINGERPRINT_CHARS = 12;
+
+/** Slots of the table of verified tokens: a power of two, at least `maxEntries`, 1,024 to 2^20. */
+function tableSize(maxEntries: number): number {
+  let size = 1024;
+  while (size < maxEntries && size < 2 ** 20) size *= 2;
+  return size;
 }
 
 /** The source still serves the very key object that verified the entry (a lookup error: no). */
