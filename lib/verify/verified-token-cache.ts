@@ -1,8 +1,9 @@
-import { type KeyObject, hash, randomInt } from 'node:crypto';
+import { type KeyObject, hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { ConnectionMemo } from './connection-memo.js';
 import type { KeySource } from './key-source.js';
 import type { Principal } from './principal.js';
+import { VerifiedFingerprints } from './verified-fingerprints.js';
 
 /** What a cached verification remembers: who, until when, and with which key of which source. */
 export interface CachedVerification {
@@ -26,31 +27,27 @@ export interface CachedVerification {
  *
  * Tokens that never come back cost nothing here (fast-jwt's cache makes them slower): a token is
  * looked up only once it has been verified before, and stored on its second verification. Which
- * tokens were verified is remembered as a 32-bit fingerprint of the token's end (its signature)
- * per slot of a small table: a token whose slot another token took is simply verified again, and
- * a fingerprint that matches by chance only costs a lookup under the token's SHA-256, which
- * decides. Only verified tokens are ever written to the table, so forged ones cannot evict it.
+ * tokens were verified is kept as fingerprints ({@link VerifiedFingerprints}, sized for
+ * `maxEntries` tokens): a token whose fingerprint was pushed out is simply verified again, and one
+ * that matches another's by chance only costs a lookup under its SHA-256, which decides. Only
+ * verified tokens write fingerprints, so forged ones can neither fill the cache nor evict it.
  */
 export class VerifiedTokenCache {
   readonly #entries: LRUCache<string, CachedVerification>;
   readonly #lastKey = new ConnectionMemo<string>();
-  /** Fingerprints of verified tokens, by slot (0: empty). */
-  readonly #verified: Uint32Array;
-  /** Per process, so no one can work out in advance which tokens share a slot. */
-  readonly #seed = randomInt(2 ** 32) | 0;
+  readonly #verified: VerifiedFingerprints;
 
   constructor(maxEntries: number) {
     this.#entries = new LRUCache<string, CachedVerification>({ max: maxEntries });
-    this.#verified = new Uint32Array(tableSize(maxEntries));
+    this.#verified = new VerifiedFingerprints(maxEntries);
   }
 
   /**
-   * Whether `token` may be in the cache: it has been verified before (by fingerprint). When false,
-   * the caller verifies it without a lookup (and without hashing it).
+   * Whether `token` may be in the cache: it has been verified before. When false, the caller
+   * verifies it without a lookup (and without hashing it).
    */
   seen(token: string): boolean {
-    const fingerprint = this.#fingerprint(token);
-    return this.#verified[fingerprint & (this.#verified.length - 1)] === fingerprint;
+    return this.#verified.seen(token);
   }
 
   /**
@@ -58,21 +55,7 @@ export class VerifiedTokenCache {
    * be stored with {@link set}.
    */
   admit(token: string): boolean {
-    const fingerprint = this.#fingerprint(token);
-    const slot = fingerprint & (this.#verified.length - 1);
-    if (this.#verified[slot] === fingerprint) return true;
-    this.#verified[slot] = fingerprint;
-    return false;
-  }
-
-  /** A 32-bit mix of the last characters of the token (its signature), never 0. */
-  #fingerprint(token: string): number {
-    let h = this.#seed ^ token.length;
-    for (let i = Math.max(0, token.length - FINGERPRINT_CHARS); i < token.length; i++) {
-      h = Math.imul(h ^ token.charCodeAt(i), 0x9e3779b1);
-      h ^= h >>> 15;
-    }
-    return (h | 1) >>> 0;
+    return this.#verified.record(token);
   }
 
   /** The cache key of a token. */
@@ -135,16 +118,6 @@ export class VerifiedTokenCache {
   get size(): number {
     return this.#entries.size;
   }
-}
-
-/** Characters of the token's end that make its fingerprint (72 bits of signature in base64url). */
-const FINGERPRINT_CHARS = 12;
-
-/** Slots of the table of verified tokens: a power of two, at least `maxEntries`, 1,024 to 2^20. */
-function tableSize(maxEntries: number): number {
-  let size = 1024;
-  while (size < maxEntries && size < 2 ** 20) size *= 2;
-  return size;
 }
 
 /** The source still serves the very key object that verified the entry (a lookup error: no). */
