@@ -78,6 +78,12 @@ describe('inspectToken: structure', () => {
       assert.equal(inspectToken(token({ alg: 'ES256', kid: `flood-${i}` }), OPTS).header.kid, `flood-${i}`);
     }
     assert.equal(inspectToken(token({ alg: 'RS256', kid: 'k1' }), OPTS).header.kid, 'k1');
+    // Long header segments are checked every time, never remembered.
+    const long = { alg: 'RS256', x5t: 'x'.repeat(600) };
+    const [a, b] = [inspectToken(token(long), OPTS).header, inspectToken(token(long), OPTS).header];
+    assert.notEqual(a, b);
+    assert.deepEqual(a, { alg: 'RS256' });
+    assert.ok(Object.isFrozen(a));
   });
 
   it('refuses tokens over maxBytes, saying the size and the limit', () => {

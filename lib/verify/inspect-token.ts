@@ -117,15 +117,20 @@ export function inspectToken(token: string, opts: InspectOptions): InspectedToke
 /**
  * Header segments already checked, with their header. One issuer signs every token with the same
  * few headers, so the header of a token is usually a lookup. Only headers that passed every check
- * are kept; when full, the memo starts over (a flood of distinct headers costs what it would
- * without it).
+ * are kept, only short ones (a real header is well under 200 characters; V8 hashes very long
+ * strings by their length alone), and as copies, so the memo never holds on to a token; when full,
+ * it starts over (a flood of distinct headers costs what it would without it).
  */
 const checkedHeaders = new Map<string, Readonly<TokenHeader>>();
 const MAX_CHECKED_HEADERS = 64;
+const MAX_REMEMBERED_HEADER_LENGTH = 512;
 
 function rememberHeader(segment: string, header: TokenHeader): Readonly<TokenHeader> {
+  Object.freeze(header);
+  if (segment.length > MAX_REMEMBERED_HEADER_LENGTH) return header;
   if (checkedHeaders.size >= MAX_CHECKED_HEADERS) checkedHeaders.clear();
-  checkedHeaders.set(segment, Object.freeze(header));
+  // A slice of the token would keep the whole token alive; the ASCII round trip copies it.
+  checkedHeaders.set(Buffer.from(segment, 'latin1').toString('latin1'), header);
   return header;
 }
 
