@@ -13,8 +13,15 @@ import { validateClaims } from './validate-claims.js';
 /** Where the middleware leaves the already-extracted and inspected token for the strategy. */
 export const INSPECTED_TOKEN = Symbol('jwt-gate.inspected-token');
 
+export interface InspectedRequestToken {
+  token: string;
+  inspected: InspectedToken;
+  /** The key handed to passport-jwt for this token (set by the strategy's key provider). */
+  key?: KeyObject;
+}
+
 export interface RequestWithToken extends Request {
-  [INSPECTED_TOKEN]?: { token: string; inspected: InspectedToken };
+  [INSPECTED_TOKEN]?: InspectedRequestToken;
 }
 
 /** What every source strategy shares. */
@@ -44,17 +51,23 @@ export function createSourceStrategy(source: KeySource, ctx: StrategyContext): J
         done: (err: unknown, key?: string | Buffer) => void,
       ) {
         let inspected: InspectedToken;
+        const entry = tokenOf(req, ctx)!;
         try {
-          inspected = checkForSource(tokenOf(req, ctx)!.inspected, source, ctx);
+          inspected = checkForSource(entry.inspected, source, ctx);
         } catch (err) {
           done(err);
           return;
         }
         const { kid, alg } = inspected.header;
-        // jsonwebtoken takes a KeyObject (parsed once per key); the typings only list string/Buffer.
-        keyFromSource(source, kid, alg, (err, key) =>
-          err ? done(err) : done(null, key as unknown as Buffer),
-        );
+        keyFromSource(source, kid, alg, (err, key) => {
+          if (err) {
+            done(err);
+            return;
+          }
+          entry.key = key;
+          // jsonwebtoken takes a KeyObject (parsed once per key); the typings only list string/Buffer.
+          done(null, key as unknown as Buffer);
+        });
       },
       algorithms: [...source.algorithms] as JwtStrategyAlgorithms,
       issuer: [...source.issuers],
@@ -243,15 +256,15 @@ function storeUnavailable(cause?: unknown): ServiceUnavailableError {
   );
 }
 
-function tokenOf(
-  req: RequestWithToken,
-  ctx: StrategyContext,
-): { token: string; inspected: InspectedToken } | undefined {
+function tokenOf(req: RequestWithToken, ctx: StrategyContext): InspectedRequestToken | undefined {
   const cached = req[INSPECTED_TOKEN];
   if (cached !== undefined) return cached;
   const token = extractBearerToken(req);
   if (token === undefined) return undefined;
-  const entry = { token, inspected: inspectToken(token, { maxBytes: ctx.maxTokenBytes }) };
+  const entry: InspectedRequestToken = {
+    token,
+    inspected: inspectToken(token, { maxBytes: ctx.maxTokenBytes }),
+  };
   req[INSPECTED_TOKEN] = entry;
   return entry;
 }

@@ -12,6 +12,7 @@ import type { KeySources } from './build-key-sources.js';
 import type { Principal } from './principal.js';
 import {
   INSPECTED_TOKEN,
+  type InspectedRequestToken,
   type RequestWithToken,
   type StrategyContext,
   checkBotToken,
@@ -169,14 +170,15 @@ export class TokenVerifier {
     accept: (principal: Principal, key: KeyObject | undefined) => void,
     done: VerifyCallback,
   ): void {
-    (req as RequestWithToken)[INSPECTED_TOKEN] = { token, inspected };
+    const entry: InspectedRequestToken = { token, inspected };
+    (req as RequestWithToken)[INSPECTED_TOKEN] = entry;
     const authenticate = this.passport.authenticate(
       this.#strategyNames.get(source.name)!,
       { session: false },
       (err: unknown, principal: Principal | false, info: unknown) => {
         if (err || !principal) done(toTokenError(err ?? info));
-        // The key passport-jwt was given: the source's current one for this kid.
-        else accept(principal, source.getKeySync(inspected.header.kid, inspected.header.alg));
+        // Tied to the key passport-jwt was given for this very token.
+        else accept(principal, entry.key);
       },
     ) as (req: Request, res: Response, next: NextFunction) => void;
     authenticate(req, res, (err?: unknown) => done(toTokenError(err)));
