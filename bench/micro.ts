@@ -36,7 +36,8 @@ const gate = await createJwtGate(
       clientId: SSO_AUDIENCE,
       publicKeyUrls: [{ url: jwks.jwksUri, issuer: SSO_ISSUER, audience: SSO_AUDIENCE }],
     },
-    verificationConfiguration: { cache: { enabled: true, maxEntries: 1000 }, offloadSignatures: false },
+    // A cache far smaller than the rotation, so every distinct token arrives as never seen before.
+    verificationConfiguration: { cache: { enabled: true, maxEntries: 256 }, offloadSignatures: false },
     database: { url: 'memory:' },
   },
   { keySet: keySetFromPrivateKey(keys.self.privateKey, SELF_KID) },
