@@ -1,13 +1,18 @@
 /**
  * Bench options, from flags (`--duration=5` or `--duration 5`) or the environment
- * (`BENCH_DURATION=5`); flags win. Defaults give the full run; `BENCH_DURATION=1 BENCH_ROUNDS=1`
+ * (`BENCH_DURATION=6`); flags win. Defaults give the full run; `BENCH_DURATION=1 BENCH_ROUNDS=1`
  * is a smoke run of well under a minute.
  */
 import type { AppLoader } from './app-entry.js';
 
 export interface BenchOptions {
-  /** Measured seconds per scenario run. Default 5. `BENCH_DURATION`. */
+  /** Measured seconds per scenario run, and as many of bare Express paired with it. Default 6. `BENCH_DURATION`. */
   durationSeconds: number;
+  /**
+   * A run alternates between the scenario and bare Express in slices of this many seconds (at
+   * most the duration). Default 1.5. `BENCH_SLICE`.
+   */
+  sliceSeconds: number;
   /** Rounds of interleaved scenarios; medians are taken over them. Default 3. `BENCH_ROUNDS`. */
   rounds: number;
   /** autocannon connections. Default 50. `BENCH_CONNECTIONS`. */
@@ -35,7 +40,8 @@ export interface BenchOptions {
 }
 
 const NUMERIC = {
-  durationSeconds: ['duration', 'BENCH_DURATION', 5],
+  durationSeconds: ['duration', 'BENCH_DURATION', 6],
+  sliceSeconds: ['slice', 'BENCH_SLICE', 1.5],
   rounds: ['rounds', 'BENCH_ROUNDS', 3],
   connections: ['connections', 'BENCH_CONNECTIONS', 50],
   warmupSeconds: ['warmup', 'BENCH_WARMUP', 1],
@@ -75,6 +81,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     cacheMaxEntries: Math.round(numbers.cacheMaxEntries),
     floodRequests: Math.round(numbers.floodRequests),
     warmupSeconds: Math.min(numbers.warmupSeconds, numbers.durationSeconds),
+    sliceSeconds: Math.min(numbers.sliceSeconds, numbers.durationSeconds),
     only: only
       ? only
           .split(',')

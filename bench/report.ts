@@ -1,6 +1,7 @@
 /**
- * Turns the raw runs into the bench report: medians per scenario, the ratio to bare Express of the
- * same round, the JWKS flood, PASS/FAIL per target, as an aligned text table and as JSON.
+ * Turns the raw runs into the bench report: per scenario the ratio to the bare Express it was
+ * paired with (pooled over all slice pairs, with a 95 % bootstrap interval) and medians of the
+ * rest, the JWKS flood, PASS/FAIL per target, as an aligned text table and as JSON.
  */
 import type { LoadResult } from './load.js';
 import type { BenchOptions } from './options.js';
@@ -21,13 +22,22 @@ export interface ScenarioDef {
   peer?: PeerName;
 }
 
-export interface RunRecord {
-  round: number;
-  scenario: string;
+/** One app's measured load and its own numbers. */
+export interface Measured {
   load: LoadResult;
   app: AppStats;
-  /** Fetches the JWKS server saw during the measured window. */
+  /** Fetches the JWKS server saw during the measured window(s). */
   jwksServerFetches: number;
+}
+
+/** One run of a scenario, and the bare Express it alternated with. */
+export interface RunRecord extends Measured {
+  round: number;
+  scenario: string;
+  /** Bare Express's slices of this run, with the same tokens. */
+  reference: Measured;
+  /** Per slice pair, the scenario's req/s and bare Express's. */
+  pairs: { requestsPerSecond: number; bareRequestsPerSecond: number }[];
 }
 
 export interface FloodResult {
@@ -49,8 +59,13 @@ export interface ScenarioSummary {
   description: string;
   runs: number;
   requestsPerSecond: number;
+  /** Req/s ÷ the paired bare Express's, pooled over every slice pair of every round. */
   ratioToBare: number | null;
-  /** Bare Express's CPU µs/req ÷ this scenario's, per round, median: the capacity ratio of one busy core, less sensitive to other load on the machine than req/s. */
+  /** 95 % bootstrap interval of `ratioToBare` over the slice pairs. */
+  ratioInterval: [number, number] | null;
+  /** Slice pairs behind the ratio. */
+  pairs: number;
+  /** The paired bare Express's CPU µs/req ÷ this scenario's, pooled: the capacity ratio of the app server's CPU. */
   cpuRatioToBare: number | null;
   latencyP50Ms: number;
   latencyP99Ms: number;
@@ -79,40 +94,108 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/**
+ * One summary per scenario. Bare Express's row comes from the bare slices of every run (it is the
+ * reference of each run, never a run of its own).
+ */
 export function summarize(scenarios: readonly ScenarioDef[], runs: readonly RunRecord[]): ScenarioSummary[] {
-  const bareRuns = new Map(runs.filter((r) => r.scenario === 'bare').map((r) => [r.round, r]));
-  return scenarios.map((scenario) => {
+  return scenarios.flatMap((scenario): ScenarioSummary[] => {
+    if (scenario.mode === 'bare') {
+      const references = runs.map((r) => r.reference);
+      if (references.length === 0) return [];
+      return [
+        {
+          ...describe(scenario, references),
+          ratioToBare: null,
+          ratioInterval: null,
+          pairs: 0,
+          cpuRatioToBare: null,
+        },
+      ];
+    }
     const mine = runs.filter((r) => r.scenario === scenario.name);
-    const paired =
-      scenario.mode === 'bare'
-        ? []
-        : mine.flatMap((r) => {
-            const bare = bareRuns.get(r.round);
-            return bare === undefined ? [] : [{ run: r, bare }];
-          });
-    const ratios = paired.map(({ run, bare }) => run.load.requestsPerSecond / bare.load.requestsPerSecond);
-    const cpuRatios = paired.map(({ run, bare }) => cpuPerRequest(bare) / cpuPerRequest(run));
-    return {
-      name: scenario.name,
-      description: scenario.description,
-      runs: mine.length,
-      requestsPerSecond: median(mine.map((r) => r.load.requestsPerSecond)),
-      ratioToBare: ratios.length > 0 ? median(ratios) : null,
-      cpuRatioToBare: cpuRatios.length > 0 ? median(cpuRatios) : null,
-      latencyP50Ms: median(mine.map((r) => r.load.latencyP50Ms)),
-      latencyP99Ms: median(mine.map((r) => r.load.latencyP99Ms)),
-      cpuMicrosPerRequest: median(mine.map(cpuPerRequest)),
-      peakRssMb: median(mine.map((r) => r.app.peakRssBytes / MB)),
-      jwksFetches: mine.reduce((sum, r) => sum + r.jwksServerFetches, 0),
-      failures: mine.reduce(
-        (sum, r) => sum + r.load.errors + r.load.responses - (r.load.statusCounts['200'] ?? 0),
-        0,
-      ),
-    };
+    if (mine.length === 0) return [];
+    const pairs = mine.flatMap((r) => r.pairs);
+    const pooled = (m: readonly Measured[]): number =>
+      m.reduce((sum, r) => sum + r.app.cpuMicros, 0) /
+      Math.max(
+        1,
+        m.reduce((sum, r) => sum + r.load.responses, 0),
+      );
+    return [
+      {
+        ...describe(scenario, mine),
+        ratioToBare: pooledRatio(pairs),
+        ratioInterval: bootstrapInterval(pairs),
+        pairs: pairs.length,
+        cpuRatioToBare: pooled(mine.map((r) => r.reference)) / pooled(mine),
+      },
+    ];
   });
 }
 
-function cpuPerRequest(run: RunRecord): number {
+/** The medians and totals of a scenario's measurements. */
+function describe(
+  scenario: ScenarioDef,
+  runs: readonly Measured[],
+): Omit<ScenarioSummary, 'ratioToBare' | 'ratioInterval' | 'pairs' | 'cpuRatioToBare'> {
+  return {
+    name: scenario.name,
+    description: scenario.description,
+    runs: runs.length,
+    requestsPerSecond: median(runs.map((r) => r.load.requestsPerSecond)),
+    latencyP50Ms: median(runs.map((r) => r.load.latencyP50Ms)),
+    latencyP99Ms: median(runs.map((r) => r.load.latencyP99Ms)),
+    cpuMicrosPerRequest: median(runs.map(cpuPerRequest)),
+    peakRssMb: median(runs.map((r) => r.app.peakRssBytes / MB)),
+    jwksFetches: runs.reduce((sum, r) => sum + r.jwksServerFetches, 0),
+    failures: runs.reduce(
+      (sum, r) => sum + r.load.errors + r.load.responses - (r.load.statusCounts['200'] ?? 0),
+      0,
+    ),
+  };
+}
+
+type Pair = RunRecord['pairs'][number];
+
+function pooledRatio(pairs: readonly Pair[]): number {
+  let mine = 0;
+  let bare = 0;
+  for (const p of pairs) {
+    mine += p.requestsPerSecond;
+    bare += p.bareRequestsPerSecond;
+  }
+  return mine / bare;
+}
+
+/** Resamples of the slice pairs behind an interval. */
+const BOOTSTRAP_RESAMPLES = 4000;
+
+/**
+ * The 2.5th and 97.5th percentiles of the pooled ratio over resamples of the pairs (with
+ * replacement), from a fixed seed so the same runs always give the same interval.
+ */
+export function bootstrapInterval(pairs: readonly Pair[]): [number, number] | null {
+  if (pairs.length < 2) return null;
+  let seed = 0x9e3779b9;
+  const random = (): number => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const ratios: number[] = [];
+  const resample: Pair[] = new Array<Pair>(pairs.length);
+  for (let i = 0; i < BOOTSTRAP_RESAMPLES; i++) {
+    for (let j = 0; j < pairs.length; j++) resample[j] = pairs[Math.floor(random() * pairs.length)]!;
+    ratios.push(pooledRatio(resample));
+  }
+  ratios.sort((a, b) => a - b);
+  return [ratios[Math.floor(0.025 * (ratios.length - 1))]!, ratios[Math.ceil(0.975 * (ratios.length - 1))]!];
+}
+
+function cpuPerRequest(run: Measured): number {
   return run.app.cpuMicros / Math.max(1, run.load.responses);
 }
 
@@ -128,10 +211,13 @@ export function evaluateTargets(
   for (const scenario of scenarios) {
     const summary = byName.get(scenario.name);
     if (summary === undefined || scenario.minRatio === null || summary.ratioToBare === null) continue;
+    const interval = summary.ratioInterval;
+    const undecided =
+      interval !== null && interval[0] < scenario.minRatio && scenario.minRatio <= interval[1];
     targets.push({
       target: `${scenario.name}: ≥ ${scenario.minRatio.toFixed(2)}× bare Express`,
       pass: summary.ratioToBare >= scenario.minRatio && summary.failures === 0,
-      detail: `${ratioText(summary.ratioToBare)}× (median of ${summary.runs} per-round ratios; by CPU µs/req ${summary.cpuRatioToBare === null ? '-' : ratioText(summary.cpuRatioToBare)}×)${summary.failures ? `; ${summary.failures} non-200 answers — not a valid run` : ''}`,
+      detail: `${ratioText(summary.ratioToBare)}× (${summary.pairs === 1 ? 'one slice pair, too few for an interval' : `${summary.pairs} slice pairs`}${interval === null ? '' : `, 95 % interval ${intervalText(interval)}`}; by CPU µs/req ${summary.cpuRatioToBare === null ? '-' : ratioText(summary.cpuRatioToBare)}×)${undecided ? "; the target is inside the interval: within this run's noise" : ''}${summary.failures ? `; ${summary.failures} non-200 answers — not a valid run` : ''}`,
     });
   }
 
@@ -221,7 +307,7 @@ function compareWithPeers(
     results.push({
       target: `faster than every peer library: ${label}`,
       pass: mine.failures === 0 && (best === null || mine.ratioToBare > best.ratioToBare!),
-      detail: `${ours} ${ratioText(mine.ratioToBare)}× vs best peer ${best === null ? '-' : `${best.name} ${ratioText(best.ratioToBare!)}×`}${broken.length ? `; not counted (non-200 answers): ${broken.join(', ')}` : ''}`,
+      detail: `${ours} ${withInterval(mine)} vs best peer ${best === null ? '-' : `${best.name} ${withInterval(best)}`}${best !== null && overlap(mine, best) ? ": the intervals overlap, within this run's noise" : ''}${broken.length ? `; not counted (non-200 answers): ${broken.join(', ')}` : ''}`,
     });
   }
   return results;
@@ -232,6 +318,7 @@ export function formatTable(summaries: readonly ScenarioSummary[]): string {
     'scenario',
     'req/s',
     '× bare',
+    '95 % interval',
     'p50 ms',
     'p99 ms',
     'CPU µs/req',
@@ -244,6 +331,7 @@ export function formatTable(summaries: readonly ScenarioSummary[]): string {
     s.name,
     s.requestsPerSecond.toFixed(0),
     s.ratioToBare === null ? '1' : ratioText(s.ratioToBare),
+    s.ratioInterval === null ? '' : intervalText(s.ratioInterval),
     s.latencyP50Ms.toFixed(0),
     s.latencyP99Ms.toFixed(0),
     s.cpuMicrosPerRequest.toFixed(0),
@@ -252,7 +340,7 @@ export function formatTable(summaries: readonly ScenarioSummary[]): string {
     String(s.jwksFetches),
     String(s.failures),
   ]);
-  return alignColumns([header, ...rows], [false, true, true, true, true, true, true, true, true, true]);
+  return alignColumns([header, ...rows], [false, true, true, true, true, true, true, true, true, true, true]);
 }
 
 export function formatFlood(flood: FloodResult): string {
@@ -287,6 +375,19 @@ function alignColumns(rows: readonly string[][], rightAligned: readonly boolean[
         .trimEnd(),
     )
     .join('\n');
+}
+
+function withInterval(s: ScenarioSummary): string {
+  return `${ratioText(s.ratioToBare!)}×${s.ratioInterval === null ? '' : ` (${intervalText(s.ratioInterval)})`}`;
+}
+
+function overlap(a: ScenarioSummary, b: ScenarioSummary): boolean {
+  if (a.ratioInterval === null || b.ratioInterval === null) return false;
+  return a.ratioInterval[0] <= b.ratioInterval[1] && b.ratioInterval[0] <= a.ratioInterval[1];
+}
+
+function intervalText([low, high]: readonly [number, number]): string {
+  return `${ratioText(low)}–${ratioText(high)}`;
 }
 
 /** A ratio to 3 decimals, rounded down: a miss of a 0.95 target never reads "0.950". */

@@ -1,16 +1,20 @@
 /**
  * `npm run bench`: the request path and the JWKS fetcher under load.
  *
- * Starts a JWKS server (in this process) and, for every scenario run, a fresh app-server child
- * process (bare Express, bare Express + one RSA check, or jwt-gate); this process drives the load
- * with autocannon. Scenarios are interleaved in rounds and summarised by medians (the machine is
- * shared and noisy); each scenario is compared with bare Express of the same round. Then the
+ * Starts a JWKS server (in this process), a bare-Express app server per round and, for every
+ * scenario run, a fresh app-server child process (bare Express + a reference check, or jwt-gate);
+ * this process drives the load with autocannon. This 2-core machine's speed drifts by tens of
+ * percent within seconds (two identical apps measured one after the other differ by up to ±30 %
+ * over 1.5 s), so each scenario is measured paired with bare Express: the load alternates between
+ * the two in short slices, in Thue–Morse order (bare first, then the scenario; then the scenario
+ * first; …), with the same Authorization headers, and the ratio is pooled over all the slice pairs
+ * of all rounds, with a 95 % bootstrap interval. Scenarios are interleaved in rounds. Then the
  * unknown-kid flood. Prints a table and PASS/FAIL per target and writes bench/results/latest.json;
  * a missed target does not change the exit code.
  *
  *   npm run bench
- *   BENCH_DURATION=1 BENCH_ROUNDS=1 npm run bench       # smoke run, about 35 s
- *   npm run bench -- --only=bare,distinct --loader=tsx --cpu-prof=bench/results/prof
+ *   BENCH_DURATION=1 BENCH_ROUNDS=1 npm run bench       # smoke run, about a minute
+ *   npm run bench -- --only=distinct --loader=tsx --cpu-prof=bench/results/prof
  *   npx tsx bench/profile-summary.ts bench/results/prof/*.0.001.cpuprofile
  *
  * Options (flag or environment variable): see options.ts.
@@ -22,16 +26,18 @@ import { fileURLToPath } from 'node:url';
 import { type AppEntry, prepareAppEntry } from './app-entry.js';
 import { AppProcess, killAllApps } from './app-process.js';
 import { startBenchJwksServer } from './jwks-server.js';
-import { BENCH_PATH, runLoad } from './load.js';
+import { BENCH_PATH, type LoadOptions, type LoadResult, runLoad } from './load.js';
 import { type BenchOptions, parseBenchOptions } from './options.js';
-import type { AppMode, AppStartMessage } from './protocol.js';
+import type { AppMode, AppStartMessage, AppStats } from './protocol.js';
 import {
   type FloodResult,
+  type Measured,
   type RunRecord,
   evaluateTargets,
   formatFlood,
   formatTable,
   formatTargets,
+  median,
   summarize,
 } from './report.js';
 import { FLOOD, type Scenario, defineScenarios, selectScenarios } from './scenarios.js';
@@ -52,10 +58,15 @@ const LOAD_COOLDOWN_SECONDS = 30;
 
 async function main(): Promise<void> {
   const options = parseBenchOptions(process.argv.slice(2), process.env);
+  // Bare Express is the reference of every run, not a run of its own.
+  if (options.only?.every((name) => name === 'bare'))
+    throw new Error(
+      'bare Express is measured alongside every other scenario: name at least one more in --only',
+    );
   const startedAt = new Date();
   const loadAverageAtStart = os.loadavg();
   console.log(
-    `jwt-gate bench: ${options.rounds} rounds × ${options.durationSeconds} s (+${options.warmupSeconds} s warm-up), ${options.connections} connections, node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+    `jwt-gate bench: ${options.rounds} rounds × ${options.durationSeconds} s (+${options.warmupSeconds} s warm-up) paired with as much bare Express, in ${slicesText(options)}, ${options.connections} connections, node ${process.version}, ${os.cpus().length} CPUs, load average ${os
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
@@ -99,33 +110,43 @@ async function main(): Promise<void> {
   // measured, or the first scenario of round 1 is driven by a colder client than the rest.
   await warmUpLoadGenerator(options, entry, startMessage('bare', LOAD_COOLDOWN_SECONDS), own);
 
+  const measured = scenarios.filter((s) => s.mode !== 'bare');
   const runs: RunRecord[] = [];
-  for (let round = 0; round < options.rounds; round++) {
-    // Rotate the order each round so no scenario always runs first (or right after another).
-    const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]!);
-    for (const scenario of order) {
-      const record = await runScenario(
-        scenario,
-        round,
-        options,
-        entry,
-        {
-          ...startMessage(
-            scenario.mode,
-            LOAD_COOLDOWN_SECONDS,
-            'bots' in scenario.tokens ? scenario.tokens.bots : 0,
-            scenario.engine,
-            scenario.offloadSignatures,
-          ),
-          ...(scenario.peer ? { peer: scenario.peer } : {}),
-        },
-        () => jwks.fetches,
-      );
-      runs.push(record);
-      const { load, app } = record;
-      console.log(
-        `  round ${round + 1}/${options.rounds} ${scenario.name.padEnd(15)} ${load.requestsPerSecond.toFixed(0).padStart(6)} req/s  p99 ${load.latencyP99Ms} ms  CPU ${(app.cpuMicros / Math.max(1, load.responses)).toFixed(0)} µs/req  RSS ${(app.peakRssBytes / 2 ** 20).toFixed(1)} MB`,
-      );
+  for (let round = 0; round < options.rounds && measured.length > 0; round++) {
+    const bare = await AppProcess.start(startMessage('bare', LOAD_COOLDOWN_SECONDS), {
+      entry,
+      ...profileOption(options),
+    });
+    try {
+      // Rotate the order each round so no scenario always runs first (or right after another).
+      const order = measured.map((_, i) => measured[(i + round) % measured.length]!);
+      for (const scenario of order) {
+        const record = await runPaired(
+          scenario,
+          bare,
+          round,
+          options,
+          entry,
+          {
+            ...startMessage(
+              scenario.mode,
+              LOAD_COOLDOWN_SECONDS,
+              'bots' in scenario.tokens ? scenario.tokens.bots : 0,
+              scenario.engine,
+              scenario.offloadSignatures,
+            ),
+            ...(scenario.peer ? { peer: scenario.peer } : {}),
+          },
+          () => jwks.fetches,
+        );
+        runs.push(record);
+        const { load, app, reference } = record;
+        console.log(
+          `  round ${round + 1}/${options.rounds} ${scenario.name.padEnd(15)} ${load.requestsPerSecond.toFixed(0).padStart(6)} req/s  p99 ${load.latencyP99Ms} ms  CPU ${(app.cpuMicros / Math.max(1, load.responses)).toFixed(0)} µs/req  RSS ${(app.peakRssBytes / 2 ** 20).toFixed(1)} MB  | bare ${reference.load.requestsPerSecond.toFixed(0).padStart(6)} req/s  → ${(load.requestsPerSecond / reference.load.requestsPerSecond).toFixed(3)}`,
+        );
+      }
+    } finally {
+      await bare.stop();
     }
   }
 
@@ -152,7 +173,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log(formatTable(summaries));
   console.log(
-    `medians of ${options.rounds} interleaved rounds; × bare = median of per-round req/s ratios; CPU × bare = bare CPU µs/req ÷ this one's, per round; CPU and RSS are the app server's own. Load average now ${os
+    `${options.rounds} interleaved rounds; each run alternates with bare Express in ${slicesText(options)}; × bare = req/s over the paired bare slices, pooled over all rounds, with a 95 % bootstrap interval over the slice pairs; CPU × bare = the paired bare CPU µs/req ÷ this one's; req/s, latency, CPU and RSS are medians over the rounds, CPU and RSS the app server's own. Load average now ${os
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}.`,
@@ -176,34 +197,105 @@ async function main(): Promise<void> {
   console.log(`\nresults: ${file}`);
 }
 
-async function runScenario(
+function slicesText(options: BenchOptions): string {
+  const slices = Math.max(1, Math.round(options.durationSeconds / options.sliceSeconds));
+  return `${slices} slice${slices === 1 ? '' : 's'} of ${(options.durationSeconds / slices).toFixed(2)} s each`;
+}
+
+function profileOption(options: BenchOptions): { cpuProfileDir?: string } {
+  return options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {};
+}
+
+/**
+ * One run of `scenario` in a fresh app process, paired with the round's bare app: after a warm-up,
+ * the load alternates between the two in slices, with the same tokens (for bare Express, headers
+ * it ignores), until each has had `durationSeconds`.
+ */
+async function runPaired(
   scenario: Scenario,
+  bare: AppProcess,
   round: number,
   options: BenchOptions,
   entry: AppEntry,
   start: AppStartMessage,
   jwksFetches: () => number,
 ): Promise<RunRecord> {
-  const profile = options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {};
-  const app = await AppProcess.start(start, { entry, ...profile });
+  const app = await AppProcess.start(start, { entry, ...profileOption(options) });
   try {
     const tokens = 'bots' in scenario.tokens ? app.botTokens : scenario.tokens;
-    const load = { url: app.url, tokens, connections: options.connections };
-    await runLoad({ ...load, durationSeconds: options.warmupSeconds });
-    app.reset();
-    const before = jwksFetches();
-    const result = await runLoad({ ...load, durationSeconds: options.durationSeconds });
-    const stats = await app.stats();
+    const load = { tokens, connections: options.connections };
+    await runLoad({ ...load, url: app.url, durationSeconds: options.warmupSeconds });
+    const slices = Math.max(1, Math.round(options.durationSeconds / options.sliceSeconds));
+    const mine: Measured[] = [];
+    const theirs: Measured[] = [];
+    for (let pair = 0; pair < slices; pair++) {
+      const slice = { ...load, durationSeconds: options.durationSeconds / slices };
+      for (const which of bareFirst(pair) ? ['bare', 'app'] : ['app', 'bare']) {
+        const target = which === 'bare' ? bare : app;
+        (which === 'bare' ? theirs : mine).push(
+          await measure(target, { ...slice, url: target.url }, jwksFetches),
+        );
+      }
+    }
     return {
       round,
       scenario: scenario.name,
-      load: result,
-      app: stats,
-      jwksServerFetches: jwksFetches() - before,
+      ...combine(mine),
+      reference: combine(theirs),
+      pairs: mine.map((m, i) => ({
+        requestsPerSecond: m.load.requestsPerSecond,
+        bareRequestsPerSecond: theirs[i]!.load.requestsPerSecond,
+      })),
     };
   } finally {
     await app.stop();
   }
+}
+
+/**
+ * Thue–Morse order of a pair's two slices: bare first when `pair` has an even number of 1 bits
+ * (bare–app, app–bare, app–bare, bare–app, …), so a steady drift of the machine's speed favours
+ * neither side.
+ */
+function bareFirst(pair: number): boolean {
+  let ones = 0;
+  for (let n = pair; n > 0; n >>= 1) ones += n & 1;
+  return ones % 2 === 0;
+}
+
+async function measure(app: AppProcess, load: LoadOptions, jwksFetches: () => number): Promise<Measured> {
+  app.reset();
+  const before = jwksFetches();
+  const result = await runLoad(load);
+  return { load: result, app: await app.stats(), jwksServerFetches: jwksFetches() - before };
+}
+
+/** Slices of one app as one measurement: sums, the peak RSS, the median slice latencies. */
+function combine(slices: readonly Measured[]): Measured {
+  const sum = (f: (m: Measured) => number): number => slices.reduce((total, m) => total + f(m), 0);
+  const responses = sum((m) => m.load.responses);
+  const durationSeconds = sum((m) => m.load.durationSeconds);
+  const statusCounts: Record<string, number> = {};
+  for (const m of slices)
+    for (const [status, n] of Object.entries(m.load.statusCounts))
+      statusCounts[status] = (statusCounts[status] ?? 0) + n;
+  const load: LoadResult = {
+    requestsPerSecond: responses / durationSeconds,
+    responses,
+    durationSeconds,
+    latencyP50Ms: median(slices.map((m) => m.load.latencyP50Ms)),
+    latencyP99Ms: median(slices.map((m) => m.load.latencyP99Ms)),
+    statusCounts,
+    errors: sum((m) => m.load.errors),
+  };
+  const first = slices[0]!.app;
+  const app: AppStats = {
+    cpuMicros: sum((m) => m.app.cpuMicros),
+    peakRssBytes: Math.max(...slices.map((m) => m.app.peakRssBytes)),
+    jwksFetches: first.jwksFetches === null ? null : sum((m) => m.app.jwksFetches ?? 0),
+    cacheMaxEntries: first.cacheMaxEntries,
+  };
+  return { load, app, jwksServerFetches: sum((m) => m.jwksServerFetches) };
 }
 
 /** Drives a bare app, unmeasured, for a few warm-up periods. */
