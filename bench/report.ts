@@ -116,19 +116,13 @@ export function summarize(scenarios: readonly ScenarioDef[], runs: readonly RunR
     const mine = runs.filter((r) => r.scenario === scenario.name);
     if (mine.length === 0) return [];
     const pairs = mine.flatMap((r) => r.pairs);
-    const pooled = (m: readonly Measured[]): number =>
-      m.reduce((sum, r) => sum + r.app.cpuMicros, 0) /
-      Math.max(
-        1,
-        m.reduce((sum, r) => sum + r.load.responses, 0),
-      );
     return [
       {
         ...describe(scenario, mine),
         ratioToBare: pooledRatio(pairs),
         ratioInterval: bootstrapInterval(pairs),
         pairs: pairs.length,
-        cpuRatioToBare: pooled(mine.map((r) => r.reference)) / pooled(mine),
+        cpuRatioToBare: pooledCpuPerRequest(mine.map((r) => r.reference)) / pooledCpuPerRequest(mine),
       },
     ];
   });
@@ -175,7 +169,7 @@ const BOOTSTRAP_RESAMPLES = 4000;
  * The 2.5th and 97.5th percentiles of the pooled ratio over resamples of the pairs (with
  * replacement), from a fixed seed so the same runs always give the same interval.
  */
-export function bootstrapInterval(pairs: readonly Pair[]): [number, number] | null {
+function bootstrapInterval(pairs: readonly Pair[]): [number, number] | null {
   if (pairs.length < 2) return null;
   let seed = 0x9e3779b9;
   const random = (): number => {
@@ -196,7 +190,18 @@ export function bootstrapInterval(pairs: readonly Pair[]): [number, number] | nu
 }
 
 function cpuPerRequest(run: Measured): number {
-  return run.app.cpuMicros / Math.max(1, run.load.responses);
+  return pooledCpuPerRequest([run]);
+}
+
+/** CPU µs per request over several measurements together. */
+function pooledCpuPerRequest(runs: readonly Measured[]): number {
+  let cpu = 0;
+  let responses = 0;
+  for (const r of runs) {
+    cpu += r.app.cpuMicros;
+    responses += r.load.responses;
+  }
+  return cpu / Math.max(1, responses);
 }
 
 export function evaluateTargets(
