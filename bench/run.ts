@@ -103,7 +103,8 @@ async function main(): Promise<void> {
     bots,
   });
 
-  const scenarios = selectScenarios(defineScenarios({ own, sso }, options), options.only, options.peers);
+  const all = defineScenarios({ own, sso }, options);
+  const scenarios = selectScenarios(all, options.only, options.peers);
   const withFlood = options.only === null || options.only.includes(FLOOD);
 
   // The load generator runs in this process: warm it up (its JIT, its buffers) before anything is
@@ -118,6 +119,14 @@ async function main(): Promise<void> {
       ...profileOption(options),
     });
     try {
+      // As warm as every scenario's app before its first slice, or the round's first run is
+      // compared with a cold bare Express.
+      await runLoad({
+        url: bare.url,
+        tokens: own,
+        connections: options.connections,
+        durationSeconds: options.warmupSeconds,
+      });
       // Rotate the order each round so no scenario always runs first (or right after another).
       const order = measured.map((_, i) => measured[(i + round) % measured.length]!);
       for (const scenario of order) {
@@ -166,7 +175,11 @@ async function main(): Promise<void> {
   }
   await jwks.close();
 
-  const summaries = summarize(scenarios, runs);
+  // Bare Express's row comes with every run, whether or not --only named it.
+  const summaries = summarize(
+    [...all.filter((s) => s.mode === 'bare' && !scenarios.includes(s)), ...scenarios],
+    runs,
+  );
   const targets = evaluateTargets(scenarios, summaries, runs, flood, options);
   console.log('');
   for (const s of summaries) console.log(`${s.name.padEnd(15)} ${s.description}`);
@@ -197,8 +210,13 @@ async function main(): Promise<void> {
   console.log(`\nresults: ${file}`);
 }
 
+/** Slices per app in a paired run: the duration in slices of about `sliceSeconds`. */
+function sliceCount(options: BenchOptions): number {
+  return Math.max(1, Math.round(options.durationSeconds / options.sliceSeconds));
+}
+
 function slicesText(options: BenchOptions): string {
-  const slices = Math.max(1, Math.round(options.durationSeconds / options.sliceSeconds));
+  const slices = sliceCount(options);
   return `${slices} slice${slices === 1 ? '' : 's'} of ${(options.durationSeconds / slices).toFixed(2)} s each`;
 }
 
@@ -225,7 +243,7 @@ async function runPaired(
     const tokens = 'bots' in scenario.tokens ? app.botTokens : scenario.tokens;
     const load = { tokens, connections: options.connections };
     await runLoad({ ...load, url: app.url, durationSeconds: options.warmupSeconds });
-    const slices = Math.max(1, Math.round(options.durationSeconds / options.sliceSeconds));
+    const slices = sliceCount(options);
     const mine: Measured[] = [];
     const theirs: Measured[] = [];
     for (let pair = 0; pair < slices; pair++) {
