@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { type AppEntry, prepareAppEntry } from './app-entry.js';
 import { AppProcess, killAllApps } from './app-process.js';
 import { startBenchJwksServer } from './jwks-server.js';
-import { BENCH_PATH, type LoadOptions, type LoadResult, runLoad } from './load.js';
+import { BENCH_PATH, type LoadOptions, type LoadResult, TokenRotation, runLoad } from './load.js';
 import { type BenchOptions, parseBenchOptions } from './options.js';
 import type { AppMode, AppStartMessage, AppStats } from './protocol.js';
 import {
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
       // compared with a cold bare Express.
       await runLoad({
         url: bare.url,
-        tokens: own,
+        tokens: new TokenRotation(own),
         connections: options.connections,
         durationSeconds: options.warmupSeconds,
       });
@@ -241,17 +241,28 @@ async function runPaired(
   const app = await AppProcess.start(start, { entry, ...profileOption(options) });
   try {
     const tokens = 'bots' in scenario.tokens ? app.botTokens : scenario.tokens;
-    const load = { tokens, connections: options.connections };
-    await runLoad({ ...load, url: app.url, durationSeconds: options.warmupSeconds });
+    // Each side goes on through the tokens from its warm-up to its last slice.
+    const rotation = { app: new TokenRotation(tokens), bare: new TokenRotation(tokens) };
+    const { connections } = options;
+    await runLoad({
+      tokens: rotation.app,
+      connections,
+      url: app.url,
+      durationSeconds: options.warmupSeconds,
+    });
     const slices = sliceCount(options);
     const mine: Measured[] = [];
     const theirs: Measured[] = [];
     for (let pair = 0; pair < slices; pair++) {
-      const slice = { ...load, durationSeconds: options.durationSeconds / slices };
-      for (const which of bareFirst(pair) ? ['bare', 'app'] : ['app', 'bare']) {
+      const durationSeconds = options.durationSeconds / slices;
+      for (const which of bareFirst(pair) ? (['bare', 'app'] as const) : (['app', 'bare'] as const)) {
         const target = which === 'bare' ? bare : app;
         (which === 'bare' ? theirs : mine).push(
-          await measure(target, { ...slice, url: target.url }, jwksFetches),
+          await measure(
+            target,
+            { tokens: rotation[which], connections, durationSeconds, url: target.url },
+            jwksFetches,
+          ),
         );
       }
     }
@@ -327,7 +338,7 @@ async function warmUpLoadGenerator(
   try {
     await runLoad({
       url: app.url,
-      tokens,
+      tokens: new TokenRotation(tokens),
       connections: options.connections,
       durationSeconds: 3 * options.warmupSeconds,
     });
@@ -355,7 +366,7 @@ async function runFlood(
     const before = jwksFetches();
     const load = await runLoad({
       url: app.url,
-      tokens: junk,
+      tokens: new TokenRotation(junk),
       connections: Math.min(options.connections, options.floodRequests),
       amount: options.floodRequests,
       overallRate: Math.max(1, Math.round(options.floodRequests / options.floodSeconds)),
