@@ -3,6 +3,7 @@ import { BearerError, InvalidTokenError, MissingTokenError } from '../errors.js'
 import { extractBearerToken } from '../verify/extract-token.js';
 import type { Principal } from '../verify/principal.js';
 import type { TokenVerifier } from '../verify/token-verifier.js';
+import { setRequestUser } from './request-user.js';
 
 export interface AuthenticateOptions {
   verifier: TokenVerifier;
@@ -43,7 +44,7 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
     }
     if (token === undefined) {
       if (anonymous !== null) {
-        req.user = anonymous;
+        setRequestUser(req, anonymous);
         next();
       } else {
         next(new MissingTokenError().setRealm(realm));
@@ -58,7 +59,7 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
           new InvalidTokenError('ERR_TOKEN_MALFORMED', 'The token could not be verified.').setRealm(realm),
         );
       } else {
-        req.user = principal;
+        setRequestUser(req, principal);
         next();
       }
     });

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Request } from 'express';
 import { Strategy as JwtStrategy } from 'passport-jwt';
 import { InvalidTokenError, JwtGateError, ServiceUnavailableError } from '../errors.js';
+import { reshapeRequest } from '../http/request-user.js';
 import type { BotTokenGuard, BotTokenState } from './bot-token-guard.js';
 import { extractBearerToken } from './extract-token.js';
 import { type InspectedToken, inspectToken } from './inspect-token.js';
@@ -265,6 +266,7 @@ function tokenOf(req: RequestWithToken, ctx: StrategyContext): InspectedRequestT
     token,
     inspected: inspectToken(token, { maxBytes: ctx.maxTokenBytes }),
   };
+  reshapeRequest(req);
   req[INSPECTED_TOKEN] = entry;
   return entry;
 }
