@@ -3,7 +3,7 @@ import { BearerError, InvalidTokenError, MissingTokenError } from '../errors.js'
 import { extractBearerToken } from '../verify/extract-token.js';
 import type { Principal } from '../verify/principal.js';
 import type { TokenVerifier } from '../verify/token-verifier.js';
-import { setRequestUser } from './request-user.js';
+import { reshapeRequest, setRequestUser } from './request-user.js';
 
 export interface AuthenticateOptions {
   verifier: TokenVerifier;
@@ -26,6 +26,8 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
   const { verifier, isPublic, publicHandlers, realm, anonymous } = options;
 
   return function jwtGateAuthenticate(req, res, next) {
+    // First, so that our own reads of the request, not only the `user` we add, are cheap.
+    reshapeRequest(req);
     if (isPublic(req)) {
       // Answered by jwt-gate's own public handler, so whatever the app routes at these paths
       // (or wherever it mounted the public router) is never reached without a token.

@@ -25,7 +25,12 @@ export function setRequestUser(req: Request, principal: Principal): void {
   req.user = principal;
 }
 
-/** Turns `req` into a dictionary-mode object (see {@link setRequestUser}); no visible effect. */
+/**
+ * Turns `req` into a dictionary-mode object (see {@link setRequestUser}); no visible effect. The
+ * middleware does it first thing, so that its own reads of the request are cheap too (a read of an
+ * object with a hidden class of its own misses V8's caches as well); on a request already in
+ * dictionary mode it is two hash-table operations.
+ */
 export function reshapeRequest(req: object): void {
   const scratch = req as { [RESHAPE]?: true };
   scratch[RESHAPE] = true;
