@@ -645,6 +645,21 @@ for (const verifyMode of MODES) {
         );
       });
 
+      it('no credentials on a request object nothing may be added to: still a 401, not a TypeError', async function () {
+        const { gate } = await createServer();
+        const req = Object.preventExtensions({
+          method: 'GET',
+          url: '/api/v1/tables',
+          originalUrl: '/api/v1/tables',
+          headers: {},
+          rawHeaders: [],
+        });
+        const err = await new Promise<unknown>((resolve) => {
+          gate.authenticate(req as unknown as express.Request, {} as express.Response, resolve);
+        });
+        assert.equal((err as { code?: string }).code, 'ERR_TOKEN_MISSING');
+      });
+
       it('malformed requests: 400 invalid_request', async function () {
         const token = ssoToken();
         assertBearerError(

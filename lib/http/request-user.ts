@@ -32,6 +32,8 @@ export function setRequestUser(req: Request, principal: Principal): void {
  * dictionary mode it is two hash-table operations.
  */
 export function reshapeRequest(req: object): void {
+  // An object nothing may be added to is left as it is.
+  if (!Object.isExtensible(req)) return;
   const scratch = req as { [RESHAPE]?: true };
   scratch[RESHAPE] = true;
   delete scratch[RESHAPE];
