@@ -3,7 +3,7 @@ import { BearerError, InvalidTokenError, MissingTokenError } from '../errors.js'
 import { extractBearerToken } from '../verify/extract-token.js';
 import type { Principal } from '../verify/principal.js';
 import type { TokenVerifier } from '../verify/token-verifier.js';
-import { reshapeRequest, setRequestUser } from './request-user.js';
+import { reshapeRequest } from './reshape-request.js';
 
 export interface AuthenticateOptions {
   verifier: TokenVerifier;
@@ -26,7 +26,7 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
   const { verifier, isPublic, publicHandlers, realm, anonymous } = options;
 
   return function jwtGateAuthenticate(req, res, next) {
-    // First, so that our own reads of the request, not only the `user` we add, are cheap.
+    // First, so that our reads of the request are cheap too, not only the `user` we add.
     reshapeRequest(req);
     if (isPublic(req)) {
       // Answered by jwt-gate's own public handler, so whatever the app routes at these paths
@@ -46,7 +46,7 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
     }
     if (token === undefined) {
       if (anonymous !== null) {
-        setRequestUser(req, anonymous);
+        req.user = anonymous;
         next();
       } else {
         next(new MissingTokenError().setRealm(realm));
@@ -61,7 +61,7 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
           new InvalidTokenError('ERR_TOKEN_MALFORMED', 'The token could not be verified.').setRealm(realm),
         );
       } else {
-        setRequestUser(req, principal);
+        req.user = principal;
         next();
       }
     });

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Request } from 'express';
 import { Strategy as JwtStrategy } from 'passport-jwt';
 import { InvalidTokenError, JwtGateError, ServiceUnavailableError } from '../errors.js';
-import { reshapeRequest } from '../http/request-user.js';
+import { reshapeRequest } from '../http/reshape-request.js';
 import type { BotTokenGuard, BotTokenState } from './bot-token-guard.js';
 import { extractBearerToken } from './extract-token.js';
 import { type InspectedToken, inspectToken } from './inspect-token.js';
@@ -266,6 +266,7 @@ function tokenOf(req: RequestWithToken, ctx: StrategyContext): InspectedRequestT
     token,
     inspected: inspectToken(token, { maxBytes: ctx.maxTokenBytes }),
   };
+  // Used on its own by an app's Passport, the strategy adds the first property (see reshapeRequest).
   reshapeRequest(req);
   req[INSPECTED_TOKEN] = entry;
   return entry;

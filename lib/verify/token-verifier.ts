@@ -4,7 +4,6 @@ import { Passport } from 'passport';
 import type { Strategy as JwtStrategy } from 'passport-jwt';
 import type { JwtGateError } from '../errors.js';
 import { InvalidTokenError } from '../errors.js';
-import { reshapeRequest } from '../http/request-user.js';
 import { type InspectedToken, inspectToken } from './inspect-token.js';
 import type { KeySource } from './key-source.js';
 import { SignatureOffload } from './signature-offload.js';
@@ -172,7 +171,6 @@ export class TokenVerifier {
     done: VerifyCallback,
   ): void {
     const entry: InspectedRequestToken = { token, inspected };
-    reshapeRequest(req);
     (req as RequestWithToken)[INSPECTED_TOKEN] = entry;
     const authenticate = this.passport.authenticate(
       this.#strategyNames.get(source.name)!,
