@@ -14,11 +14,11 @@ const RESHAPE = Symbol('jwt-gate.reshape');
  *
  * Adding and deleting a private symbol turns the request into a dictionary-mode object. Then an
  * added property, ours or the app's, is a hash-table insert, and a request with a hot token costs
- * 480,000 instructions on the event loop against 618,000 with the plain assignment alone (bare
- * Express: 575,000). No code can tell: the symbol is ours and gone the moment it was added, and a
- * later `req.user = principal` makes an ordinary own, enumerable, writable property. On a request
- * already in dictionary mode this is two hash-table operations; an object nothing may be added to
- * is left as it is.
+ * 480,000–491,000 instructions on the event loop, against 618,000 with the plain assignment alone
+ * (bare Express: 575,000). No code can tell: the symbol is ours and gone the moment it was added,
+ * and a later `req.user = principal` makes an ordinary own, enumerable, writable property. On a
+ * request already in dictionary mode this is two hash-table operations; an object nothing may be
+ * added to is left as it is.
  */
 export function reshapeRequest(req: object): void {
   if (!Object.isExtensible(req)) return;
