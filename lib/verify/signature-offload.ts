@@ -8,14 +8,24 @@ import { verifySignature, verifySignatureOffThread } from './verify-signature.js
 export const THREAD_POOL_STALL_MS = 100;
 
 /** A check handed to the thread pool, until the pool answers it. */
-interface WaitingCheck {
-  readonly alg: string;
-  readonly signingInput: string;
-  readonly signature: Buffer;
-  readonly key: KeyObject;
-  readonly done: (valid: boolean) => void;
+class WaitingCheck {
+  /** Neighbours in the offload's list of checks on the pool, oldest first. */
+  prev: WaitingCheck | null = null;
+  next: WaitingCheck | null = null;
+  /** Whether the check is in that list (it leaves it when the pool answers). */
+  listed = false;
   /** Set once `done` has been called: by the pool, or by the event loop when the pool stalled. */
-  answered: boolean;
+  answered = false;
+  /** The watchdog's look at which the check was handed to the pool. */
+  look = 0;
+
+  constructor(
+    readonly alg: string,
+    readonly signingInput: string,
+    readonly signature: Buffer,
+    readonly key: KeyObject,
+    readonly done: (valid: boolean) => void,
+  ) {}
 }
 
 /**
@@ -24,19 +34,26 @@ interface WaitingCheck {
  * waiting on it has finished for {@link THREAD_POOL_STALL_MS}, new checks run on the event loop
  * until the pool moves again, and the checks stuck on it are answered on the event loop too (their
  * late answers from the pool are dropped). No check waits much more than twice that long.
+ *
+ * A check costs no clock reading: while checks wait, a watchdog looks every
+ * {@link THREAD_POOL_STALL_MS} whether the pool answered any since its last look.
  */
 export class SignatureOffload {
-  readonly #waiting = new Set<WaitingCheck>();
-  /** When a waiting check was last answered by the pool, or the first one started waiting. */
-  #progressAt = 0;
+  /** Checks on the pool, oldest first. */
+  #oldest: WaitingCheck | null = null;
+  #newest: WaitingCheck | null = null;
+  /** Answers from the pool since start, and their count at the watchdog's last look. */
+  #answers = 0;
+  #answersAtLook = 0;
+  /**
+   * Counts the watchdog's looks: a check handed over before the current look has waited a whole
+   * interval.
+   */
+  #look = 0;
+  /** Set when the pool stalled; cleared by its next answer. */
+  #stalled = false;
   #onEventLoop = 0;
   #watchdog: NodeJS.Timeout | null = null;
-  readonly #now: () => number;
-
-  /** @param now - A monotonic clock in ms; default `performance.now`. */
-  constructor(now: () => number = () => performance.now()) {
-    this.#now = now;
-  }
 
   /** Checks made on the event loop because the pool was stalled, since start. */
   get checksOnEventLoop(): number {
@@ -51,47 +68,75 @@ export class SignatureOffload {
     key: KeyObject,
     done: (valid: boolean) => void,
   ): void {
-    const now = this.#now();
-    if (this.#stalled(now)) {
+    if (this.#stalled) {
       this.#onEventLoop++;
       done(verifySignature(alg, signingInput, signature, key));
       return;
     }
-    const check: WaitingCheck = { alg, signingInput, signature, key, done, answered: false };
-    if (this.#waiting.size === 0) this.#progressAt = now;
-    this.#waiting.add(check);
-    let synchronous = true;
+    const check = new WaitingCheck(alg, signingInput, signature, key, done);
     verifySignatureOffThread(alg, signingInput, signature, key, (valid) => {
-      this.#waiting.delete(check);
-      // A refusal answered at once (a signature of the wrong length) is no sign of the pool moving.
-      if (!synchronous) this.#progressAt = this.#now();
-      if (!check.answered) {
-        check.answered = true;
-        done(valid);
-      }
+      this.#answer(check, valid);
     });
-    synchronous = false;
-    if (this.#waiting.size > 0) this.#watch();
+    // A refusal is answered at once (a signature of the wrong length): it never waits on the pool.
+    if (!check.answered) this.#add(check);
   }
 
-  #stalled(now: number): boolean {
-    return this.#waiting.size > 0 && now - this.#progressAt > THREAD_POOL_STALL_MS;
+  #answer(check: WaitingCheck, valid: boolean): void {
+    if (check.listed) {
+      // The pool moves.
+      this.#remove(check);
+      this.#answers++;
+      this.#stalled = false;
+    }
+    if (!check.answered) {
+      check.answered = true;
+      check.done(valid);
+    }
   }
 
-  /** While checks wait on the pool, looks every THREAD_POOL_STALL_MS whether it has stalled. */
+  #add(check: WaitingCheck): void {
+    check.listed = true;
+    check.look = this.#look;
+    check.prev = this.#newest;
+    if (this.#newest === null) this.#oldest = check;
+    else this.#newest.next = check;
+    this.#newest = check;
+    if (this.#watchdog === null) this.#watch();
+  }
+
+  #remove(check: WaitingCheck): void {
+    check.listed = false;
+    if (check.prev === null) this.#oldest = check.next;
+    else check.prev.next = check.next;
+    if (check.next === null) this.#newest = check.prev;
+    else check.next.prev = check.prev;
+    check.prev = check.next = null;
+  }
+
+  /**
+   * While checks wait on the pool, looks every THREAD_POOL_STALL_MS whether the pool answered any.
+   * It has stalled when it answered none since the last look while the oldest check waited
+   * through the whole interval.
+   */
   #watch(): void {
-    if (this.#watchdog !== null) return;
+    this.#answersAtLook = this.#answers;
+    this.#look++;
     this.#watchdog = setTimeout(() => {
       this.#watchdog = null;
-      if (this.#stalled(this.#now())) this.#answerStuckChecks();
-      if (this.#waiting.size > 0) this.#watch();
-    }, THREAD_POOL_STALL_MS + 1);
+      const oldest = this.#oldest;
+      if (oldest === null) return;
+      if (this.#answers === this.#answersAtLook && oldest.look < this.#look) {
+        this.#stalled = true;
+        this.#answerStuckChecks();
+      }
+      this.#watch();
+    }, THREAD_POOL_STALL_MS);
     this.#watchdog.unref();
   }
 
   /** Answers the checks stuck on the stalled pool on the event loop. */
   #answerStuckChecks(): void {
-    for (const check of this.#waiting) {
+    for (let check = this.#oldest; check !== null; check = check.next) {
       if (check.answered) continue;
       check.answered = true;
       this.#onEventLoop++;
