@@ -273,6 +273,24 @@ describe('SignatureOffload', () => {
     assert.equal(offload.checksOnEventLoop, 3, 'back on the pool once it moves again');
   });
 
+  it('does not take a busy pool that keeps answering for a stalled one', async function () {
+    this.timeout(20_000);
+    const offload = new SignatureOffload();
+    const check = checker(offload, []);
+    // 64 checks on the pool at all times, for several of the watchdog's looks.
+    const until = performance.now() + THREAD_POOL_STALL_MS * 3.5;
+    let checks = 0;
+    const worker = async (): Promise<void> => {
+      while (performance.now() < until) {
+        checks++;
+        assert.equal(await check('busy'), true);
+      }
+    };
+    await Promise.all(Array.from({ length: 64 }, worker));
+    assert.ok(checks > 64);
+    assert.equal(offload.checksOnEventLoop, 0, 'every check answered by the pool');
+  });
+
   it('does not take refusals answered at once for progress of a stalled pool', async function () {
     this.timeout(20_000);
     const { events, check, pool, queued } = queueOnStalledPool();

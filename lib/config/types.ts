@@ -137,8 +137,8 @@ export interface VerificationConfiguration {
   /**
    * `engine: direct`: check a signature on libuv's thread pool (`crypto.verify` with a callback),
    * so the event loop serves other requests during the RSA/ECDSA arithmetic. Default true. The
-   * pool is shared with file I/O, zlib and DNS lookups: when no check has finished on it for
-   * 100 ms while some wait, those and new checks run on the event loop until it moves again.
+   * pool is shared with file I/O, zlib and DNS lookups: when it has answered no check for
+   * 100–200 ms while some wait, those and new checks run on the event loop until it moves again.
    * `false`: always on the event loop. Env `JWT_OFFLOAD_SIGNATURES`.
    */
   offloadSignatures: boolean;
