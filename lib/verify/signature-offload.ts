@@ -45,9 +45,8 @@ export class SignatureOffload {
   /** Checks on the pool, oldest first. */
   #oldest: WaitingCheck | null = null;
   #newest: WaitingCheck | null = null;
-  /** Answers from the pool since start, and their count at the watchdog's last look. */
-  #answers = 0;
-  #answersAtLook = 0;
+  /** Whether the pool answered a check since the watchdog's last look. */
+  #poolAnswered = false;
   /**
    * Counts the watchdog's looks: a check handed over before the current look has waited a whole
    * interval.
@@ -88,7 +87,7 @@ export class SignatureOffload {
     if (check.listed) {
       // The pool moves.
       this.#remove(check);
-      this.#answers++;
+      this.#poolAnswered = true;
       this.#stalled = false;
     }
     if (!check.answered) {
@@ -122,13 +121,13 @@ export class SignatureOffload {
    * through the whole interval.
    */
   #watch(): void {
-    this.#answersAtLook = this.#answers;
+    this.#poolAnswered = false;
     this.#look++;
     this.#watchdog = setTimeout(() => {
       this.#watchdog = null;
       const oldest = this.#oldest;
       if (oldest === null) return;
-      if (this.#answers === this.#answersAtLook && oldest.look < this.#look) {
+      if (!this.#poolAnswered && oldest.look < this.#look) {
         this.#stalled = true;
         this.#answerStuckChecks();
       }
