@@ -17,7 +17,11 @@ export interface BenchOptions {
   rounds: number;
   /** autocannon connections. Default 50. `BENCH_CONNECTIONS`. */
   connections: number;
-  /** Unmeasured warm-up before each run, seconds. Default 1 (at most the duration). `BENCH_WARMUP`. */
+  /**
+   * Unmeasured warm-up of each fresh app before its first slice, seconds. Default 3 (at most the
+   * duration): after 1 s, a fresh app's first slice still measured 13 % slower than its later ones.
+   * `BENCH_WARMUP`.
+   */
   warmupSeconds: number;
   /** Distinct tokens rotated in the `*-distinct` scenarios. Default 10,000. `BENCH_DISTINCT`. */
   distinctTokens: number;
@@ -44,7 +48,7 @@ const NUMERIC = {
   sliceSeconds: ['slice', 'BENCH_SLICE', 1.5],
   rounds: ['rounds', 'BENCH_ROUNDS', 3],
   connections: ['connections', 'BENCH_CONNECTIONS', 50],
-  warmupSeconds: ['warmup', 'BENCH_WARMUP', 1],
+  warmupSeconds: ['warmup', 'BENCH_WARMUP', 3],
   distinctTokens: ['distinct', 'BENCH_DISTINCT', 10_000],
   cacheMaxEntries: ['cache-max', 'BENCH_CACHE_MAX', 1_000],
   floodRequests: ['flood-requests', 'BENCH_FLOOD_REQUESTS', 2_000],
