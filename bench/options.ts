@@ -19,7 +19,7 @@ export interface BenchOptions {
   connections: number;
   /**
    * Unmeasured warm-up of each fresh app before its first slice, seconds. Default 3 (at most the
-   * duration): after 1 s, a fresh app's first slice still measured 13 % slower than its later ones.
+   * duration): after 1 s, a fresh app's first slice still measured about 11 % below its later ones.
    * `BENCH_WARMUP`.
    */
   warmupSeconds: number;
