@@ -4,9 +4,16 @@ import type { Principal } from './principal.js';
 
 const TOKEN_TYPES: ReadonlySet<string> = new Set<TokenType>(['BOT', 'PERSONAL_ACCESS', 'OM_USER']);
 
+/**
+ * How far a verified token's own claims are believed. `self`: signed by our keys (we minted it).
+ * `peer`: signed by a jwt-gate peer trusted with `trustBotClaims` (it shares our store). `external`:
+ * an SSO token.
+ */
+export type TokenTrust = 'self' | 'peer' | 'external';
+
 export interface PrincipalPolicy {
-  /** Resolves the principal of a verified token. `own` is true for tokens signed by our keys. */
-  resolve(claims: Readonly<Record<string, unknown>>, source: string, own: boolean): Principal;
+  /** Resolves the principal of a verified token. */
+  resolve(claims: Readonly<Record<string, unknown>>, source: string, trust: TokenTrust): Principal;
 }
 
 /**
@@ -20,28 +27,34 @@ export function createPrincipalPolicy(
 ): PrincipalPolicy {
   const mapping = parseMapping(auth.jwtPrincipalClaimsMapping);
   const claimOrder = auth.jwtPrincipalClaims;
+  const emailClaim = mapping?.email ?? 'email';
   const listed = authorizer.adminPrincipals.map(asciiLower);
   const admins = new Set(listed.filter((a) => !a.includes('@')));
   const adminEmails = new Set(listed.filter((a) => a.includes('@')));
   const domain = asciiLower(authorizer.principalDomain);
   /**
-   * Admin by name alone would make `admin@anywhere` — or a user-chosen `preferred_username` — an
-   * admin. For SSO tokens the name must be backed by a verified email of `principalDomain`, or the
-   * full email must be listed (`adminPrincipals: [jane@partner.org]`). Our own tokens we minted.
+   * Tokens we minted name their holder: the name decides. Anyone else's token is an admin's only
+   * through its verified email — `<listed name>@principalDomain`, or an email listed in full —
+   * whichever claim the display name came from, since a user may choose a `preferred_username`
+   * or `sub` but not a verified address.
    */
-  const isAdmin = (name: string, email: string | null, own: boolean): boolean => {
-    if (own) return admins.has(name);
+  const isAdmin = (name: string, email: Email | null, trust: TokenTrust): boolean => {
+    if (trust === 'self') return admins.has(name);
     if (email === null) return false;
-    const lower = asciiLower(email);
-    return adminEmails.has(lower) || (admins.has(name) && afterAt(lower) === domain);
+    return adminEmails.has(email.address) || (admins.has(email.local) && email.domain === domain);
   };
 
   return {
-    resolve(claims, source, own) {
-      const emailClaim = mapping?.email ?? 'email';
-      const emailUnverified = !own && isFalse(claims.email_verified);
+    resolve(claims, source, trust) {
+      const believed = trust !== 'external';
+      const emailUnverified = !believed && isFalse(claims.email_verified);
       const rawEmail = stringClaim(claims, emailClaim);
-      const email = rawEmail === undefined || emailUnverified ? null : rawEmail;
+      // A malformed address yields nothing: `admin@evil.com@example.com` would be one name and
+      // another domain depending on which `@` is taken.
+      const parsed = rawEmail === undefined ? null : parseEmail(rawEmail);
+      if (rawEmail !== undefined && parsed === null)
+        throw principalError(`its "${emailClaim}" claim is not a single email address`);
+      const email = emailUnverified ? null : parsed;
 
       let name: string | undefined;
       if (mapping) {
@@ -62,25 +75,22 @@ export function createPrincipalPolicy(
       if (!isPrintableName(name))
         throw principalError('its principal name is empty or has control characters');
 
-      const isBot = own && claims.isBot === true;
+      const isBot = believed && claims.isBot === true;
       const tokenType =
-        own && typeof claims.tokenType === 'string' && TOKEN_TYPES.has(claims.tokenType)
+        believed && typeof claims.tokenType === 'string' && TOKEN_TYPES.has(claims.tokenType)
           ? (claims.tokenType as TokenType)
           : null;
-      if (!own && authorizer.enforcePrincipalDomain) {
-        const emailDomain = email === null ? undefined : asciiLower(afterAt(email));
-        if (emailDomain !== domain) {
-          throw new InsufficientScopeError(
-            `Only users of the domain ${authorizer.principalDomain} may use this service.`,
-          );
-        }
+      if (!believed && authorizer.enforcePrincipalDomain && email?.domain !== domain) {
+        throw new InsufficientScopeError(
+          `Only users of the domain ${authorizer.principalDomain} may use this service.`,
+        );
       }
       const exp = claims.exp;
       return Object.freeze({
         name,
-        email,
+        email: email === null ? null : (rawEmail ?? null),
         isBot,
-        isAdmin: isAdmin(name, email, own),
+        isAdmin: isAdmin(name, email, trust),
         tokenType,
         issuer: typeof claims.iss === 'string' ? claims.iss : '',
         subject: typeof claims.sub === 'string' ? claims.sub : '',
@@ -91,6 +101,28 @@ export function createPrincipalPolicy(
       });
     },
   };
+}
+
+/** An email claim split once: `address` lower-cased in ASCII, `local` before and `domain` after its one `@`. */
+interface Email {
+  address: string;
+  local: string;
+  domain: string;
+}
+
+/**
+ * `local@domain` with exactly one `@`, both sides non-empty, no whitespace or control characters,
+ * at most 320 characters (RFC 5321 §4.5.3.1); anything else is `null`. Quoted local parts that
+ * contain `@` (RFC 5322) are refused too: no IdP issues them, and they split two ways.
+ */
+function parseEmail(value: string): Email | null {
+  if (value.length > 320) return null;
+  const address = asciiLower(value);
+  const at = address.indexOf('@');
+  if (at <= 0 || at !== address.lastIndexOf('@') || at === address.length - 1) return null;
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(address)) return null;
+  return { address, local: address.slice(0, at), domain: address.slice(at + 1) };
 }
 
 /** `["username:preferred_username", "email:upn"]` → `{username, email}`; validated at start. */
@@ -129,11 +161,6 @@ function isFalse(value: unknown): boolean {
 function beforeAt(value: string): string {
   const at = value.indexOf('@');
   return at === -1 ? value : value.slice(0, at);
-}
-
-function afterAt(value: string): string {
-  const at = value.lastIndexOf('@');
-  return at === -1 ? '' : value.slice(at + 1);
 }
 
 /** Lower-cases A–Z only. */

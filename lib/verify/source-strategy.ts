@@ -8,7 +8,7 @@ import { extractBearerToken } from './extract-token.js';
 import { type InspectedToken, inspectToken } from './inspect-token.js';
 import type { KeySource } from './key-source.js';
 import type { Principal } from './principal.js';
-import type { PrincipalPolicy } from './resolve-principal.js';
+import type { PrincipalPolicy, TokenTrust } from './resolve-principal.js';
 import { validateClaims } from './validate-claims.js';
 
 /** Where the middleware leaves the already-extracted and inspected token for the strategy. */
@@ -178,12 +178,24 @@ export function principalFor(
   ctx: StrategyContext,
   done: (err: unknown, principal?: Principal) => void,
 ): void {
-  const own = source.kind === 'self' || source.trustBotClaims === true;
+  const trust: TokenTrust =
+    source.kind === 'self' ? 'self' : source.trustBotClaims === true ? 'peer' : 'external';
   let principal: Principal;
   try {
-    principal = ctx.policy.resolve(inspected.payload, source.name, own);
+    principal = ctx.policy.resolve(inspected.payload, source.name, trust);
   } catch (err) {
     done(err);
+    return;
+  }
+  // A peer's personal access tokens are revocable where they were minted, in a state our store
+  // does not hold: accepting them would be accepting tokens nobody here can revoke.
+  if (trust === 'peer' && principal.tokenType === 'PERSONAL_ACCESS') {
+    done(
+      new InvalidTokenError(
+        'ERR_TOKEN_REVOKED',
+        "Personal access tokens are accepted only by the server that issued them; this one's state cannot be checked here.",
+      ),
+    );
     return;
   }
   checkBotToken(principal, ctx, (err) => (err ? done(err) : done(null, principal)));
