@@ -21,13 +21,20 @@ import { listen } from './listen.js';
 
 export const DEFAULT_CONFIG_PATH = path.join(import.meta.dirname, 'conf', 'jwt-gate.yaml');
 
+/** The authority of the bundled development SSO, as conf/jwt-gate.yaml names it by default. */
+export const DEV_SSO_AUTHORITY = 'http://localhost:9090';
+
 export interface StartOptions {
   /** YAML file. Default env `JWT_GATE_CONFIG`, else example-app/conf/jwt-gate.yaml. */
   configPath?: string;
   env?: NodeJS.ProcessEnv;
   /** Overrides `server.port` (0 = any free port). */
   port?: number;
-  /** Run the development SSO. Default: on unless NODE_ENV=production or JWT_GATE_DEV_SSO=false. */
+  /**
+   * Run the development SSO. Default: env `JWT_GATE_DEV_SSO` (`true`/`false`); unset, on when
+   * `authority` is the bundled one (`DEV_SSO_AUTHORITY`) or empty and NODE_ENV is not production.
+   * It never replaces a configured IdP: forcing it with another authority stops the start.
+   */
   devSso?: boolean;
   /** Dev SSO port (0 = any). Default: the port of `authority`. */
   ssoPort?: number;
@@ -68,10 +75,16 @@ export async function startExample(options: StartOptions = {}): Promise<RunningE
 
   let closeSso: () => Promise<void> = () => Promise.resolve();
   let ssoIssuer: string | null = null;
-  const wantSso = options.devSso ?? (!production && env.JWT_GATE_DEV_SSO !== 'false');
+  const wantSso = wantDevSso(options.devSso, env, config.authenticationConfiguration.authority);
   try {
     if (wantSso) {
       if (production) throw new ConfigError('The development SSO is refused when NODE_ENV=production.');
+      const configured = config.authenticationConfiguration.authority;
+      if (!isBundledAuthority(configured)) {
+        throw new ConfigError(
+          `The development SSO was asked for (JWT_GATE_DEV_SSO=true), but authenticationConfiguration.authority (AUTHENTICATION_AUTHORITY) is "${configured}": it never replaces a configured identity provider. Unset JWT_GATE_DEV_SSO, or set the authority to ${DEV_SSO_AUTHORITY}.`,
+        );
+      }
       // Loaded only in development: oidc-provider is a devDependency.
       const { startDevSso } = await import('./dev-sso/index.js');
       const auth = config.authenticationConfiguration;
@@ -88,7 +101,9 @@ export async function startExample(options: StartOptions = {}): Promise<RunningE
       });
       closeSso = () => sso.close();
       ssoIssuer = sso.issuer;
-      const others = auth.publicKeyUrls.filter((u) => typeof u !== 'string' || !isLoopback(u));
+      // Only the bundled SSO's own JWKS entry is swapped for the running one; every other source stays.
+      const bundledJwks = `${trimSlash(auth.authority || DEV_SSO_AUTHORITY)}/jwks`;
+      const others = auth.publicKeyUrls.filter((u) => typeof u !== 'string' || trimSlash(u) !== bundledJwks);
       config = {
         ...config,
         authenticationConfiguration: {
@@ -140,7 +155,21 @@ function defaultPublicRouters(config: ResolvedConfig): RequestHandler[] {
   return provider === 'no-auth' ? [] : [createBotsPageRouter({ authority, clientId, callbackUrl })];
 }
 
-function isLoopback(url: string): boolean {
-  const host = new URL(url).hostname;
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+/** Explicit option, then `JWT_GATE_DEV_SSO`, then: only for the bundled (or no) authority, never in production. */
+function wantDevSso(option: boolean | undefined, env: NodeJS.ProcessEnv, authority: string): boolean {
+  if (option !== undefined) return option;
+  if (env.JWT_GATE_DEV_SSO === 'true') return true;
+  if (env.JWT_GATE_DEV_SSO === 'false') return false;
+  if (env.JWT_GATE_DEV_SSO !== undefined && env.JWT_GATE_DEV_SSO !== '') {
+    throw new ConfigError(`JWT_GATE_DEV_SSO must be "true" or "false", got "${env.JWT_GATE_DEV_SSO}".`);
+  }
+  return env.NODE_ENV !== 'production' && isBundledAuthority(authority);
+}
+
+function isBundledAuthority(authority: string): boolean {
+  return authority === '' || trimSlash(authority) === DEV_SSO_AUTHORITY;
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
 }

@@ -5,14 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import request from 'supertest';
 import { generateKeyFiles, IngestionAuthError, runIngestion } from '../lib/index.js';
 import { loginWithAuthorizationCode } from '../example-app/dev-sso/index.js';
-import { startExample, type RunningExample } from '../example-app/start.js';
+import { DEFAULT_CONFIG_PATH, startExample, type RunningExample } from '../example-app/start.js';
+import { type JwksServer, startJwksServer } from './support/jwks-server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -181,6 +182,109 @@ describe('example app (npm start)', function () {
       assert.match(err.message, /revoked or replaced/);
       assert.ok(!err.message.includes(botToken));
       return true;
+    });
+  });
+
+  describe('the development SSO (JWT_GATE_DEV_SSO)', function () {
+    let idp: JwksServer;
+    let other: JwksServer;
+    before(async function () {
+      idp = await startJwksServer();
+      other = await startJwksServer();
+    });
+    after(async function () {
+      await idp.close();
+      await other.close();
+    });
+
+    it('never replaces a configured identity provider or its JWKS', async function () {
+      const configured = await startExample({
+        port: 0,
+        databaseUrl: 'memory:',
+        env: {
+          ...keyEnv(keysDir),
+          AUTHENTICATION_AUTHORITY: 'https://idp.example.org',
+          AUTHENTICATION_PUBLIC_KEYS: `[${idp.jwksUri}]`,
+        },
+      });
+      try {
+        assert.equal(configured.ssoIssuer, null, 'no dev SSO');
+        const auth = configured.config.authenticationConfiguration;
+        assert.equal(auth.authority, 'https://idp.example.org');
+        assert.deepEqual(auth.publicKeyUrls, [idp.jwksUri]);
+        const published = await request(configured.url).get('/api/v1/system/config/auth').expect(200);
+        assert.equal(published.body.authority, 'https://idp.example.org');
+      } finally {
+        await configured.close();
+      }
+    });
+
+    it('refuses to be forced over a configured identity provider', async function () {
+      await assert.rejects(
+        startExample({
+          port: 0,
+          databaseUrl: 'memory:',
+          env: {
+            ...keyEnv(keysDir),
+            JWT_GATE_DEV_SSO: 'true',
+            AUTHENTICATION_AUTHORITY: 'https://idp.example.org',
+            AUTHENTICATION_PUBLIC_KEYS: `[${idp.jwksUri}]`,
+          },
+        }),
+        { code: 'ERR_CONFIG_INVALID', message: /never replaces a configured identity provider/ },
+      );
+    });
+
+    it('replaces only the bundled JWKS entry, keeping other loopback sources', async function () {
+      // An explicit source of a local service next to the bundled SSO's JWKS.
+      const yaml = readFileSync(DEFAULT_CONFIG_PATH, 'utf8').replace(
+        /^  publicKeyUrls: .*$/m,
+        `  publicKeyUrls:\n    - http://localhost:9090/jwks\n    - { url: "${other.jwksUri}", issuer: other, audience: other }`,
+      );
+      const configPath = path.join(path.dirname(DEFAULT_CONFIG_PATH), `.test-${process.pid}.yaml`);
+      writeFileSync(configPath, yaml);
+      try {
+        const withOther = await startExample({
+          configPath,
+          port: 0,
+          ssoPort: 0,
+          databaseUrl: 'memory:',
+          env: keyEnv(keysDir),
+        });
+        try {
+          assert.notEqual(withOther.ssoIssuer, null);
+          const urls = withOther.config.authenticationConfiguration.publicKeyUrls.map((u) =>
+            typeof u === 'string' ? u : u.url,
+          );
+          assert.ok(urls.includes(other.jwksUri), `kept: ${urls.join(', ')}`);
+          assert.ok(!urls.includes('http://localhost:9090/jwks'), 'the bundled entry is swapped');
+        } finally {
+          await withOther.close();
+        }
+      } finally {
+        rmSync(configPath, { force: true });
+      }
+    });
+
+    it('is off with JWT_GATE_DEV_SSO=false, and refuses a value that is not true or false', async function () {
+      const off = await startExample({
+        port: 0,
+        databaseUrl: 'memory:',
+        env: { ...keyEnv(keysDir), JWT_GATE_DEV_SSO: 'false' },
+      });
+      try {
+        assert.equal(off.ssoIssuer, null);
+      } finally {
+        await off.close();
+      }
+      await assert.rejects(
+        startExample({
+          port: 0,
+          databaseUrl: 'memory:',
+          env: { ...keyEnv(keysDir), JWT_GATE_DEV_SSO: 'yes' },
+        }),
+        { code: 'ERR_CONFIG_INVALID', message: /JWT_GATE_DEV_SSO must be "true" or "false"/ },
+      );
     });
   });
 
