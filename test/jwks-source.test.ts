@@ -111,6 +111,119 @@ describe('RemoteJwksSource', () => {
     await assert.rejects(source.getKey('x'.repeat(5000), 'RS256'), (err: Error) => err.message.length < 300);
   });
 
+  // Issue 16 §5: a flood of unknown kids keeps the cooldown busy, yet a key the issuer really
+  // rotated in must be served within one cooldown (plus one fetch), and the flood must still get
+  // one fetch per cooldown. Source time moves in ticks of TICK_MS, each with two instants FETCH_MS
+  // apart; nothing is awaited between them, so a fetch started at the first instant is still in
+  // flight at the second: every fetch lasts FETCH_MS of source time.
+  const COOLDOWN_MS = 2000;
+  const TICK_MS = 100;
+  const FETCH_MS = 50;
+  /** Just after the flood's fetch at T0 + COOLDOWN_MS ended: the worst moment to rotate. */
+  const ROTATE_AT = T0 + COOLDOWN_MS + TICK_MS;
+  /** `junk`: a random kid; `guess`: the attacker tries k2's kid; `legit`: a token signed with k2. */
+  type Asker = 'junk' | 'guess' | 'legit';
+  interface Ask {
+    who: Asker;
+    at: number;
+    /** `fetchCount` just after asking: includes a fetch this ask started. */
+    fetchesAfter: number;
+    result?: PromiseSettledResult<KeyObject>;
+  }
+  const junk = (count: number): Asker[] => Array.from({ length: count }, () => 'junk');
+
+  /**
+   * Three cooldowns of flood against a source holding k1; at ROTATE_AT the key server adds k2.
+   * `instant(rotated, second)` lists who asks at one instant, in order. Returns when each fetch
+   * started (the prefetch first) and every ask with its answer.
+   */
+  const floodThroughRotation = async (
+    instant: (rotated: boolean, second: boolean) => Asker[],
+  ): Promise<{ fetchStarts: number[]; asks: Ask[] }> => {
+    const server = await serve();
+    const source = sourceFor(server, { cooldownSeconds: COOLDOWN_MS / 1000 });
+    await source.prefetch();
+    const good = source.getKeySync('k1', 'RS256');
+    assert.ok(good);
+    const fetchStarts = [T0];
+    const asks: Ask[] = [];
+    for (let tick = 1; tick <= (3 * COOLDOWN_MS) / TICK_MS; tick++) {
+      clock = T0 + tick * TICK_MS;
+      if (clock === ROTATE_AT) server.setKeys({ keys: [jwk(k1, 'k1'), jwk(k2, 'k2')] });
+      const rotated = clock >= ROTATE_AT;
+      const answers: Promise<void>[] = [];
+      for (const second of [false, true]) {
+        if (second) seconds(FETCH_MS / 1000);
+        for (const who of instant(rotated, second)) {
+          const key = source.getKey(who === 'junk' ? randomUUID() : 'k2', 'RS256');
+          const ask: Ask = { who, at: clock, fetchesAfter: source.fetchCount };
+          if (fetchStarts.length < source.fetchCount) fetchStarts.push(clock);
+          asks.push(ask);
+          answers.push(
+            Promise.allSettled([key]).then(([result]) => {
+              ask.result = result;
+            }),
+          );
+        }
+      }
+      await Promise.all(answers);
+      assert.equal(source.getKeySync('k1', 'RS256'), good, 'the flood never costs the good key');
+    }
+    assert.equal(server.fetchCount, source.fetchCount);
+    return { fetchStarts, asks };
+  };
+
+  /** Checks both floods share; returns how long after the rotation k2 was first served, ms. */
+  const assertRotatedKeyServed = ({ fetchStarts, asks }: { fetchStarts: number[]; asks: Ask[] }): number => {
+    for (let i = 1; i < fetchStarts.length; i++) {
+      assert.ok(fetchStarts[i]! - fetchStarts[i - 1]! >= COOLDOWN_MS, `fetches at ${fetchStarts.join(', ')}`);
+    }
+    const pickup = fetchStarts.findIndex((at) => at >= ROTATE_AT) + 1;
+    assert.ok(pickup > 0, 'no fetch after the rotation: the flood starved the refresh');
+    let firstServed: number | undefined;
+    for (const { who, at, fetchesAfter, result } of asks) {
+      assert.ok(result);
+      const label = `${who} at +${at - ROTATE_AT} ms (fetch ${fetchesAfter})`;
+      if (who === 'guess') continue;
+      // Once the fetch that brings k2 has started — by junk, by the attacker, or by this very
+      // ask — no legitimate ask is refused: it shares that fetch or finds k2 held.
+      if (who === 'legit' && fetchesAfter >= pickup) {
+        assert.equal(result.status, 'fulfilled', label);
+        assert.ok(result.value.equals(k2), label);
+        firstServed ??= at;
+      } else {
+        assert.equal(result.status, 'rejected', label);
+        assert.equal((result.reason as { code: string }).code, 'ERR_TOKEN_KEY_UNKNOWN', label);
+      }
+    }
+    assert.ok(firstServed !== undefined, 'k2 was never served');
+    return firstServed - ROTATE_AT;
+  };
+
+  it('serves a rotated-in key within one cooldown while random kids flood, one fetch per cooldown', async () => {
+    // 30 random kids and the attacker's guess of k2's kid every 100 ms (so k2's kid is in the
+    // negative cache at the rotation); after it, the legitimate token before, amid and after junk.
+    const flood = await floodThroughRotation((rotated, second) => {
+      const legit: Asker[] = rotated ? ['legit'] : [];
+      return second ? [...junk(10), ...legit] : ['guess', ...legit, ...junk(10), ...legit, ...junk(10)];
+    });
+    assert.ok(assertRotatedKeyServed(flood) <= COOLDOWN_MS);
+    // Junk neither re-arms the cooldown nor gets more than one fetch per cooldown.
+    assert.deepEqual(flood.fetchStarts, [T0, T0 + COOLDOWN_MS, T0 + 2 * COOLDOWN_MS, T0 + 3 * COOLDOWN_MS]);
+    assert.equal(flood.asks.filter((ask) => ask.who === 'junk').length, 1800);
+  });
+
+  it('serves a rotated-in key within a cooldown and a fetch while the attacker floods its kid', async () => {
+    // The attacker knows the next kid and asks for it only: its negative-cache entry must lapse
+    // one cooldown after the fetch that missed it, however often it is asked for meanwhile.
+    const flood = await floodThroughRotation((rotated, second) => [
+      ...Array.from({ length: second ? 1 : 5 }, (): Asker => 'guess'),
+      ...(rotated ? (['legit'] as const) : []),
+    ]);
+    assert.ok(assertRotatedKeyServed(flood) <= COOLDOWN_MS + FETCH_MS);
+    assert.deepEqual(flood.fetchStarts, [T0, T0 + COOLDOWN_MS, T0 + 2 * COOLDOWN_MS + FETCH_MS]);
+  });
+
   it('shares one fetch among 50 concurrent misses (single flight)', async () => {
     const server = await serve({ behaviour: { type: 'slow', delayMs: 50 } });
     const source = sourceFor(server);
