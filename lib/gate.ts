@@ -73,6 +73,7 @@ export interface JwtGate {
   mintToken(claims: MintClaims, nowMs?: number): MintedToken;
   /** Drops cached verifications of a token id (a bot token revoked or replaced). */
   forgetTokenId(jti: string): void;
+  /** The full health report (key sources, store); the public route shows others its status only. */
   health(): HealthReport;
   /** Writes buffered bot-token uses, stops timers and closes the store the gate opened. */
   close(): Promise<void>;
@@ -172,7 +173,9 @@ export async function createJwtGate(
   };
 
   // One exact-path lookup, not three routers: it runs in front of every protected request.
-  const publicRoutes = [jwksRoute(keySet), authConfigRoute(auth), healthRoute(health)];
+  // Status only for everyone; the details for a verified admin or the operator token.
+  const healthAccess = { verifier, detailsToken: config.healthConfiguration.detailsToken };
+  const publicRoutes = [jwksRoute(keySet), authConfigRoute(auth), healthRoute(health, healthAccess)];
   const publicRouter = servePublicRoutes(publicRoutes);
 
   return {

@@ -358,10 +358,12 @@ describe('bot API (memory store)', function () {
     assert.equal((await store.getCurrentToken('etl'))!.jti, claimsOf(valid[0]!).jti);
   });
 
-  it('reports the store in health', async function () {
-    const res = await request(server.app).get('/api/v1/system/health');
+  it('reports the store in health to an admin, and only the status to others', async function () {
+    const res = await request(server.app).get('/api/v1/system/health').set(admin);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.store, { kind: 'memory', healthy: true });
+    const anonymous = await request(server.app).get('/api/v1/system/health');
+    assert.deepEqual(anonymous.body, { status: 'ok' });
   });
 
   it('opens the store named by database.url when none is injected', async function () {

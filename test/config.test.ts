@@ -90,6 +90,7 @@ const DEFAULT_BLOCKS = {
     engine: 'direct',
     offloadSignatures: true,
   },
+  healthConfiguration: { detailsToken: '' },
 };
 
 /** The configuration without `provenance`/`baseDir`, as plain data (drops keys set to undefined). */

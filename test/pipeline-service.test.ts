@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,8 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const JWKS_PATH = '/api/v1/config/jwks';
 const DEPLOY = '/api/v1/services/ingestionPipelines/deploy';
 const TRIGGER = '/api/v1/services/ingestionPipelines/trigger';
+/** The pipeline service's operator token: its health details (fetch counts) are not public. */
+const HEALTH_TOKEN = randomBytes(32).toString('hex');
 /** SQLite changes reach another process by polling (250 ms); allow a few rounds. */
 const STORE_DELIVERY_MS = 1500;
 
@@ -63,6 +66,7 @@ describe('pipeline service (separate process) called by the main app with a bot 
     ({ child: pipelineService, url: pipelineUrl } = await spawnPipelineService({
       OM_JWKS_URL: `${relay.url}${JWKS_PATH}`,
       DATABASE_URL: databaseUrl,
+      JWT_GATE_HEALTH_TOKEN: HEALTH_TOKEN,
     }));
     relay.pipelineUpstream = pipelineUrl;
   });
@@ -171,7 +175,10 @@ describe('pipeline service (separate process) called by the main app with a bot 
     }
     // At most one refetch per cooldown (30 s) for unknown kids.
     assert.ok(relay.jwksFetches <= 2, `JWKS fetched ${relay.jwksFetches} times`);
-    const health = await request(pipelineUrl).get('/api/v1/system/health').expect(200);
+    const health = await request(pipelineUrl)
+      .get('/api/v1/system/health')
+      .auth(HEALTH_TOKEN, { type: 'bearer' })
+      .expect(200);
     const source = (health.body.sources as Array<{ kind: string; fetchCount: number }>).find(
       (s) => s.kind === 'remote',
     );

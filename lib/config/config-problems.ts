@@ -138,7 +138,7 @@ function wrongType(expected: string, input: unknown, path: ConfigPath): ConfigPr
   return { path, message: `must be ${KIND_NAMES[expected] ?? expected}, got ${got}`, addFix: true };
 }
 
-const SECRET_KEYS = /privatekey|jwttoken|password|secret/i;
+const SECRET_KEYS = /privatekey|jwttoken|detailstoken|password|secret/i;
 const LOOKS_LIKE_JWT = /^eyJ[\w-]*\.[\w-]*\./;
 
 /** The offending value as shown in a message: never a secret, a token or a URL password. */

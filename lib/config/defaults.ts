@@ -102,4 +102,8 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
     engine: setting('JWT_VERIFY_ENGINE', 'direct'),
     offloadSignatures: setting('JWT_OFFLOAD_SIGNATURES', true),
   },
+  healthConfiguration: {
+    // Empty: only admins see the health details.
+    detailsToken: setting('JWT_GATE_HEALTH_TOKEN', ''),
+  },
 };

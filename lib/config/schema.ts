@@ -177,6 +177,31 @@ const verificationConfiguration = z.strictObject({
   offloadSignatures: flag(),
 });
 
+/** Shortest operator token accepted: 32 characters (e.g. `openssl rand -hex 32` gives 64). */
+export const MIN_HEALTH_TOKEN_LENGTH = 32;
+
+/** RFC 6750 b64token: what can be sent as `Authorization: Bearer <token>`. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const GENERATE_TOKEN = 'use a long random value (e.g. `openssl rand -hex 32`), or leave it empty for none';
+
+const healthConfiguration = z.strictObject({
+  // Never `{got}` in these messages: the value is a secret.
+  detailsToken: anyText().superRefine((token, context) => {
+    if (token === '') return;
+    if (token.length < MIN_HEALTH_TOKEN_LENGTH) {
+      context.addIssue({
+        code: 'custom',
+        message: `must be at least ${MIN_HEALTH_TOKEN_LENGTH} characters when set, got ${token.length}: ${GENERATE_TOKEN}`,
+      });
+    } else if (!B64TOKEN.test(token)) {
+      context.addIssue({
+        code: 'custom',
+        message: `must hold only letters, digits and -._~+/ (it is sent as a Bearer token): ${GENERATE_TOKEN}`,
+      });
+    }
+  }),
+});
+
 export const configSchema = z.strictObject({
   jwtTokenConfiguration,
   authenticationConfiguration,
@@ -185,4 +210,5 @@ export const configSchema = z.strictObject({
   server,
   database,
   verificationConfiguration,
+  healthConfiguration,
 });

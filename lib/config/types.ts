@@ -144,6 +144,18 @@ export interface VerificationConfiguration {
   offloadSignatures: boolean;
 }
 
+/** Our own addition: who may read the health route's details (`GET /api/v1/system/health`). */
+export interface HealthConfiguration {
+  /**
+   * Operator token: a request sending `Authorization: Bearer <this value>` to the health route
+   * gets the full report (key source URLs and errors, store kind, fetch counts), as an admin does.
+   * At least 32 characters of `A-Z a-z 0-9 - . _ ~ + /` (e.g. `openssl rand -hex 32`); empty
+   * (default) means no operator token. Compared in constant time; never logged. Env
+   * `JWT_GATE_HEALTH_TOKEN`.
+   */
+  detailsToken: string;
+}
+
 export interface JwksFetchConfiguration {
   /** Per-request timeout, ms. Default 5000. */
   timeoutMs: number;
@@ -169,6 +181,7 @@ export interface ResolvedConfig {
   server: ServerConfiguration;
   database: DatabaseConfiguration;
   verificationConfiguration: VerificationConfiguration;
+  healthConfiguration: HealthConfiguration;
   /** Where each value came from, to name it in error messages. */
   provenance: ConfigProvenance;
   /** Directory relative paths in the config resolve against (the YAML's directory, or cwd). */
