@@ -15,7 +15,8 @@ import {
   PipelineServiceError,
   runIngestion,
 } from '../lib/client/index.js';
-import type { AirflowConfiguration } from '../lib/config/types.js';
+import { loadConfig } from '../lib/config/load-config.js';
+import type { AirflowConfiguration, ResolvedConfig } from '../lib/config/types.js';
 import { ConfigError } from '../lib/errors.js';
 
 /** A compact JWS-shaped token; the test server only compares it with its accepted set. */
@@ -88,7 +89,33 @@ class ApiServer {
 
 const JWT_PATH = 'workflowConfig.openMetadataServerConfig.securityConfig.jwtToken';
 
-function workflowYaml(jwtToken: string, extra: { hostPort?: string; authProvider?: string } = {}): string {
+/** Hosts that plain http must not reach without `allowInsecureHttp`; no test sends anything there. */
+const REMOTE_HTTP_URLS = [
+  'http://ingest.example.com/api',
+  'http://10.0.0.5/api',
+  'http://[::ffff:a00:5]/api',
+];
+
+/**
+ * A matcher for the refusal of plain http: a ConfigError naming `field` and `option`, saying the
+ * bot token would be exposed and how to fix it.
+ */
+function plainHttpRefusal(field: RegExp, option: string): (error: unknown) => boolean {
+  return (error: unknown) => {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    assert.equal(error.code, 'ERR_CONFIG_INVALID');
+    assert.match(error.message, field);
+    assert.match(error.message, /uses plain http to \S+.*plain http would expose the bot token/);
+    assert.match(error.message, new RegExp(`Use https, or set ${option.replaceAll('.', '\\.')}: true`));
+    assert.match(error.message, /is trusted/);
+    return true;
+  };
+}
+
+function workflowYaml(
+  jwtToken: string,
+  extra: { hostPort?: string; authProvider?: string; allowInsecureHttp?: string } = {},
+): string {
   return [
     'source:',
     '  type: postgres',
@@ -98,6 +125,7 @@ function workflowYaml(jwtToken: string, extra: { hostPort?: string; authProvider
     'workflowConfig:',
     '  openMetadataServerConfig:',
     `    hostPort: ${extra.hostPort ?? 'http://localhost:8585/api/'}`,
+    ...(extra.allowInsecureHttp === undefined ? [] : [`    allowInsecureHttp: ${extra.allowInsecureHttp}`]),
     `    authProvider: ${extra.authProvider ?? 'openmetadata'}`,
     '    securityConfig:',
     `      jwtToken: ${jwtToken}`,
@@ -216,6 +244,82 @@ describe('lib/client', () => {
             return true;
           },
         );
+      }
+    });
+
+    it('refuses plain http to a non-loopback hostPort before reading the token, naming the field and the fix', async () => {
+      const option = 'workflowConfig.openMetadataServerConfig.allowInsecureHttp';
+      const field =
+        /workflowConfig\.openMetadataServerConfig\.hostPort \(from environment variable OM_HOST_PORT\) uses plain http/;
+      // The token file does not exist: the refusal comes first, so the token is never even read.
+      const file = write('w.yaml', workflowYaml('./missing.token', { hostPort: '${OM_HOST_PORT}' }));
+      for (const url of REMOTE_HTTP_URLS) {
+        assert.throws(() => loadWorkflowConfig(file, { OM_HOST_PORT: url }), plainHttpRefusal(field, option));
+      }
+      assert.throws(
+        () => loadWorkflowConfig(file, { OM_HOST_PORT: 'http://ingest.example.com:8585/api' }),
+        /uses plain http to ingest\.example\.com, got "http:\/\/ingest\.example\.com:8585\/api"/,
+      );
+      await assert.rejects(
+        runIngestion(file, undefined, { env: { OM_HOST_PORT: 'http://10.0.0.5/api' } }),
+        plainHttpRefusal(field, option),
+      );
+    });
+
+    it('accepts allowInsecureHttp: true (or "true" from ${VAR}) beside hostPort, and refuses a value that is not a flag', () => {
+      const token = fakeJwt();
+      for (const allowInsecureHttp of ['true', '"true"', '${OM_ALLOW_INSECURE_HTTP:-false}']) {
+        const file = write(
+          'w.yaml',
+          workflowYaml(token, { hostPort: 'http://10.0.0.5/api/', allowInsecureHttp }),
+        );
+        const config = loadWorkflowConfig(file, { OM_ALLOW_INSECURE_HTTP: 'true' });
+        assert.equal(config.hostPort, 'http://10.0.0.5/api');
+        assert.equal(config.allowInsecureHttp, true);
+      }
+      const unset = write(
+        'unset.yaml',
+        workflowYaml(token, {
+          hostPort: 'http://10.0.0.5/api',
+          allowInsecureHttp: '${OM_ALLOW_INSECURE_HTTP:-false}',
+        }),
+      );
+      assert.throws(
+        () => loadWorkflowConfig(unset, {}),
+        plainHttpRefusal(
+          /hostPort uses plain http to 10\.0\.0\.5/,
+          'workflowConfig.openMetadataServerConfig.allowInsecureHttp',
+        ),
+      );
+      const loopback = loadWorkflowConfig(
+        write('ok.yaml', workflowYaml(token, { allowInsecureHttp: 'false' })),
+        {},
+      );
+      assert.equal(loopback.allowInsecureHttp, undefined);
+      for (const bad of ['yes', '1', '[true]']) {
+        assert.throws(
+          () => loadWorkflowConfig(write('bad.yaml', workflowYaml(token, { allowInsecureHttp: bad })), {}),
+          (error: Error) =>
+            error instanceof ConfigError &&
+            /openMetadataServerConfig\.allowInsecureHttp must be true or false .*got /.test(error.message),
+        );
+      }
+    });
+
+    it('accepts https to any host, and plain http to localhost, *.localhost, 127.0.0.0/8 and [::1]', () => {
+      const token = fakeJwt();
+      const file = write('w.yaml', workflowYaml(token, { hostPort: '${OM_HOST_PORT}' }));
+      for (const url of [
+        'https://ingest.example.com/api',
+        'https://10.0.0.5:8443/api',
+        'http://localhost:8585/api',
+        'http://LOCALHOST/api',
+        'http://om.localhost:8585/api',
+        'http://127.0.0.1:8585/api',
+        'http://127.1.2.3/api',
+        'http://[::1]:8585/api',
+      ]) {
+        assert.equal(loadWorkflowConfig(file, { OM_HOST_PORT: url }).allowInsecureHttp, undefined, url);
       }
     });
   });
@@ -369,6 +473,57 @@ describe('lib/client', () => {
       assert.throws(() => createIngestionClient({ hostPort: api.url, jwtToken: 'secret' }), /is not a JWT/);
     });
 
+    it('refuses plain http to a non-loopback hostPort at creation unless allowInsecureHttp: true; accepts https', () => {
+      const jwtToken = fakeJwt();
+      for (const hostPort of REMOTE_HTTP_URLS) {
+        assert.throws(
+          () => createIngestionClient({ hostPort, jwtToken }),
+          plainHttpRefusal(/^hostPort uses plain http/, 'allowInsecureHttp'),
+        );
+        assert.throws(
+          () => createIngestionClient({ hostPort, jwtToken, allowInsecureHttp: false }),
+          plainHttpRefusal(/^hostPort uses plain http/, 'allowInsecureHttp'),
+        );
+        // Accepted at creation; nothing is sent (no request is made in this test).
+        assert.equal(
+          createIngestionClient({ hostPort, jwtToken, allowInsecureHttp: true }).hostPort,
+          hostPort,
+        );
+      }
+      assert.equal(
+        createIngestionClient({ hostPort: 'https://ingest.example.com/api/', jwtToken }).hostPort,
+        'https://ingest.example.com/api',
+      );
+      assert.throws(
+        () =>
+          createIngestionClient({
+            hostPort: 'http://10.0.0.5/api',
+            jwtToken,
+            allowInsecureHttp: 'true' as unknown as boolean,
+          }),
+        (error: Error) =>
+          error instanceof ConfigError &&
+          /^allowInsecureHttp must be true or false, got "true"/.test(error.message),
+      );
+    });
+
+    it('works end to end over plain http to 127.0.0.1 and localhost, without allowInsecureHttp', async () => {
+      const token = fakeJwt();
+      api.accepted.add(token);
+      const localhostUrl = api.url.replace('127.0.0.1', 'localhost');
+      assert.match(localhostUrl, /^http:\/\/localhost:\d+$/);
+      for (const base of [api.url, localhostUrl]) {
+        const response = await createIngestionClient({ hostPort: `${base}/api`, jwtToken: token }).get(
+          '/v1/tables',
+        );
+        assert.equal(response.status, 200);
+      }
+      const workflow = write('w.yaml', workflowYaml(token, { hostPort: `${localhostUrl}/api` }));
+      assert.deepEqual(await runIngestion(workflow, undefined, { env: {} }), { created: 2, lineageEdges: 1 });
+      assert.equal(api.received.length, 5);
+      assert.ok(api.received.every((r) => r.authorization === `Bearer ${token}`));
+    });
+
     it('runIngestion posts the sample tables and their lineage with the workflow token', async () => {
       const token = fakeJwt();
       api.accepted.add(token);
@@ -459,6 +614,77 @@ describe('lib/client', () => {
       assert.throws(
         () => createPipelineServiceClient(airflow(fakeJwt(), 'no-auth')),
         /authProvider must be openmetadata.*got "no-auth"/,
+      );
+    });
+
+    it('refuses plain http to a non-loopback apiEndpoint at creation, naming the field, the env vars and the fix', () => {
+      const token = fakeJwt();
+      const loaded = (env: NodeJS.ProcessEnv, yaml = 'airflowConfiguration: {}\n'): ResolvedConfig =>
+        loadConfig({ text: yaml, env: { OM_AUTH_JWT_TOKEN: token, ...env } });
+      const refused = plainHttpRefusal(
+        /^airflowConfiguration\.apiEndpoint \(from environment variable AIRFLOW_HOST\) uses plain http to 10\.0\.0\.5/,
+        'airflowConfiguration.allowInsecureHttp',
+      );
+      const remote = loaded({ AIRFLOW_HOST: 'http://10.0.0.5:8080' });
+      assert.equal(remote.airflowConfiguration.allowInsecureHttp, undefined);
+      assert.throws(
+        () => createPipelineServiceClient(remote.airflowConfiguration, { provenance: remote.provenance }),
+        (error: unknown) =>
+          refused(error) && /\(env AIRFLOW_ALLOW_INSECURE_HTTP=true\)/.test((error as Error).message),
+      );
+      // Refused even with a tokenProvider: the check does not depend on where the token comes from.
+      assert.throws(
+        () =>
+          createPipelineServiceClient(
+            { ...airflow(token), apiEndpoint: 'http://airflow.example.com:8080' },
+            { tokenProvider: () => token },
+          ),
+        plainHttpRefusal(
+          /^airflowConfiguration\.apiEndpoint uses plain http/,
+          'airflowConfiguration.allowInsecureHttp',
+        ),
+      );
+
+      // Accepted at creation (nothing is sent): the env var, the YAML key, the typed option; https.
+      const byEnv = loaded({ AIRFLOW_HOST: 'http://10.0.0.5:8080', AIRFLOW_ALLOW_INSECURE_HTTP: 'true' });
+      const byYaml = loaded(
+        {},
+        'airflowConfiguration:\n  apiEndpoint: http://10.0.0.5:8080/\n  allowInsecureHttp: true\n',
+      );
+      for (const config of [byEnv, byYaml]) {
+        assert.equal(config.airflowConfiguration.allowInsecureHttp, true);
+        assert.equal(
+          createPipelineServiceClient(config.airflowConfiguration).apiEndpoint,
+          'http://10.0.0.5:8080',
+        );
+      }
+      const typed = { ...airflow(token), apiEndpoint: 'http://10.0.0.5:8080', allowInsecureHttp: true };
+      assert.equal(createPipelineServiceClient(typed).apiEndpoint, 'http://10.0.0.5:8080');
+      const https = { ...airflow(token), apiEndpoint: 'https://airflow.example.com/' };
+      assert.equal(createPipelineServiceClient(https).apiEndpoint, 'https://airflow.example.com');
+      // The default, http://localhost:8080, is loopback.
+      assert.equal(
+        createPipelineServiceClient(loaded({}).airflowConfiguration).apiEndpoint,
+        'http://localhost:8080',
+      );
+      assert.throws(
+        () => loaded({}, 'airflowConfiguration:\n  allowInsecureHttp: maybe\n'),
+        (error: Error) =>
+          error instanceof ConfigError &&
+          /airflowConfiguration\.allowInsecureHttp must be true or false/.test(error.message),
+      );
+    });
+
+    it('calls the pipeline service end to end over plain http to localhost, without allowInsecureHttp', async () => {
+      const token = fakeJwt();
+      airflowService.accepted.add(token);
+      const apiEndpoint = airflowService.url.replace('127.0.0.1', 'localhost');
+      assert.match(apiEndpoint, /^http:\/\/localhost:\d+$/);
+      const pipelines = createPipelineServiceClient({ ...airflow(token), apiEndpoint });
+      await pipelines.triggerPipeline('sample_data');
+      assert.deepEqual(
+        airflowService.received.map((r) => [r.url, r.authorization]),
+        [['/api/v1/openmetadata/trigger/sample_data', `Bearer ${token}`]],
       );
     });
 

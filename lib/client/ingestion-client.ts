@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { IngestionAuthError, IngestionRequestError } from './client-errors.js';
-import { httpUrlProblem, joinUrl, stripTrailingSlashes } from './http-url.js';
+import { httpUrlProblem, joinUrl, plainHttpPolicy, stripTrailingSlashes } from './http-url.js';
 import {
   checkMethod,
   checkTimeout,
@@ -14,8 +14,16 @@ import type { WorkflowServerConfig } from './workflow-config.js';
 
 /** A server config given directly rather than loaded from a workflow file. */
 export interface IngestionServerOptions {
-  /** Base URL of the API, e.g. `http://localhost:8585/api`. */
+  /**
+   * Base URL of the API, e.g. `http://localhost:8585/api`. Plain http only to loopback (localhost,
+   * `*.localhost`, 127.0.0.0/8, [::1]) unless `allowInsecureHttp`; use https for any other host.
+   */
   hostPort: string;
+  /**
+   * Allow plain http to a non-loopback `hostPort`. The bot token then crosses the network
+   * unencrypted: only for a network you trust. Default `false`.
+   */
+  allowInsecureHttp?: boolean;
   /** The bot token (a compact JWT). */
   jwtToken: string;
   /** The file `jwtToken` was read from: re-read once when the server answers 401. */
@@ -51,11 +59,15 @@ export interface IngestionClient {
 }
 
 /**
- * Creates the client of an ingestion job. When the token came from a file and the server answers
- * 401, the file is re-read once and, if it now holds another token, the request is retried once
- * with it (and that token is kept) — so rotating a bot's token needs no restart of the job. The
- * reference reads the file once and fails until restarted.
+ * Creates the client of an ingestion job. `hostPort` must be https unless it is loopback or
+ * `allowInsecureHttp` is true, so the bot token is never sent in the clear by mistake. When the
+ * token came from a file and the server answers 401, the file is re-read once and, if it now
+ * holds another token, the request is retried once with it (and that token is kept) — so
+ * rotating a bot's token needs no restart of the job. The reference reads the file once and
+ * fails until restarted.
  *
+ * @throws ConfigError at creation, before any request, for an unusable `hostPort` (plain http to
+ *   a non-loopback host included) or a value that is not a JWT.
  * @example
  *   const client = createIngestionClient(loadWorkflowConfig('./workflow.yaml'));
  *   await client.post('/v1/tables', { name: 'orders', columns: [] });
@@ -65,7 +77,8 @@ export function createIngestionClient(
   options: IngestionClientOptions = {},
 ): IngestionClient {
   const timeoutMs = checkTimeout(options.timeoutMs);
-  const urlProblem = httpUrlProblem(config.hostPort, 'http://localhost:8585/api');
+  const plainHttp = plainHttpPolicy(config.allowInsecureHttp, 'allowInsecureHttp');
+  const urlProblem = httpUrlProblem(config.hostPort, 'http://localhost:8585/api', plainHttp);
   if (urlProblem !== undefined) throw new ConfigError(`hostPort ${urlProblem}`);
   const hostPort = stripTrailingSlashes(config.hostPort);
   const tokenFile = config.tokenFile;

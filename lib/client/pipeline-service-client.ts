@@ -1,7 +1,7 @@
 import type { AirflowConfiguration, ConfigProvenance } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { PipelineServiceError } from './client-errors.js';
-import { httpUrlProblem, joinUrl, stripTrailingSlashes } from './http-url.js';
+import { httpUrlProblem, joinUrl, plainHttpPolicy, stripTrailingSlashes } from './http-url.js';
 import { checkMethod, checkTimeout, sendJson, serverMessageOf, TransportFailure } from './send-json.js';
 import { looksLikeCompactJws } from './token-reference.js';
 
@@ -59,6 +59,7 @@ export interface PipelineServiceClient {
 
 const FIELD = {
   apiEndpoint: 'airflowConfiguration.apiEndpoint',
+  allowInsecureHttp: 'airflowConfiguration.allowInsecureHttp',
   authProvider: 'airflowConfiguration.authProvider',
   jwtToken: 'airflowConfiguration.authConfig.openmetadata.jwtToken',
 } as const;
@@ -67,7 +68,8 @@ const GENERATE_TOKEN = 'generate a token for ingestion-bot in Settings → Bots 
 
 /**
  * Creates the pipeline-service client. Everything is checked here, at start-up: the endpoint is
- * an absolute http(s) URL, `authProvider` is `openmetadata`, and (without a `tokenProvider`) the
+ * an absolute http(s) URL, https unless it is loopback or `allowInsecureHttp` is true (every call
+ * carries a bot token), `authProvider` is `openmetadata`, and (without a `tokenProvider`) the
  * configured token is a real JWT — not empty and not the reference's placeholder.
  *
  * @throws ConfigError naming the field (and the env var that fed it).
@@ -83,7 +85,12 @@ export function createPipelineServiceClient(
 ): PipelineServiceClient {
   const describe = (field: string): string => opts.provenance?.describe(field) ?? field;
   const timeoutMs = checkTimeout(opts.timeoutMs);
-  const urlProblem = httpUrlProblem(airflow.apiEndpoint, 'http://localhost:8080');
+  const plainHttp = plainHttpPolicy(
+    airflow.allowInsecureHttp,
+    FIELD.allowInsecureHttp,
+    'AIRFLOW_ALLOW_INSECURE_HTTP',
+  );
+  const urlProblem = httpUrlProblem(airflow.apiEndpoint, 'http://localhost:8080', plainHttp);
   if (urlProblem !== undefined) throw new ConfigError(`${describe(FIELD.apiEndpoint)} ${urlProblem}`);
   const apiEndpoint = stripTrailingSlashes(airflow.apiEndpoint);
   if (airflow.authProvider !== 'openmetadata') {

@@ -5,13 +5,15 @@ import { parseDocument } from 'yaml';
 import { substituteEnv } from '../config/env-substitution.js';
 import { formatPath, ProvenanceRecorder } from '../config/provenance.js';
 import { ConfigError } from '../errors.js';
-import { httpUrlProblem, stripTrailingSlashes } from './http-url.js';
+import { httpUrlProblem, plainHttpPolicy, stripTrailingSlashes } from './http-url.js';
 import { resolveTokenReference } from './token-reference.js';
 
 /** The part of an ingestion workflow file that says how to reach and authenticate to the server. */
 export interface WorkflowServerConfig {
   /** Base URL of the API, without trailing slash, e.g. `http://localhost:8585/api`. */
   hostPort: string;
+  /** `allowInsecureHttp: true` in the YAML: plain http to a non-loopback `hostPort` is allowed. */
+  allowInsecureHttp?: boolean;
   /** Always `openmetadata`: a bot JWT from Settings → Bots. */
   authProvider: 'openmetadata';
   /** The bot token. Never log it. */
@@ -27,6 +29,7 @@ export const SUPPORTED_AUTH_PROVIDERS = ['openmetadata'] as const;
 
 const SERVER_CONFIG = ['workflowConfig', 'openMetadataServerConfig'] as const;
 const HOST_PORT = [...SERVER_CONFIG, 'hostPort'];
+const ALLOW_INSECURE_HTTP = [...SERVER_CONFIG, 'allowInsecureHttp'];
 const AUTH_PROVIDER = [...SERVER_CONFIG, 'authProvider'];
 const JWT_TOKEN = [...SERVER_CONFIG, 'securityConfig', 'jwtToken'];
 
@@ -42,6 +45,11 @@ const EXPECTED_SHAPE = `
  * Reads the server part of an ingestion workflow YAML in the reference's shape
  * (`workflowConfig.openMetadataServerConfig`); `source`, `sink` and the rest are ignored.
  * String values may use `${VAR}` and `${VAR:-default}`.
+ *
+ * `hostPort` must be https unless it is loopback (localhost, `*.localhost`, 127.0.0.0/8, [::1]):
+ * every call carries the bot token. jwt-gate's own key `allowInsecureHttp: true` (or `"true"`,
+ * e.g. from `${VAR:-false}`) beside `hostPort` allows plain http to other hosts, for a trusted
+ * network only.
  *
  * `securityConfig.jwtToken` is the token itself when it looks like a compact JWT, otherwise the
  * path of a file holding it, relative to the workflow file's directory (`~` is the home directory).
@@ -79,7 +87,17 @@ export function loadWorkflowConfig(path: string, env: NodeJS.ProcessEnv = proces
       `${describe(HOST_PORT)} is missing: set it to the server's API URL, e.g. http://localhost:8585/api`,
     );
   }
-  const urlProblem = httpUrlProblem(hostPort.trim(), 'http://localhost:8585/api');
+  const allowSetting = lookup(substituted.tree, ALLOW_INSECURE_HTTP);
+  const allowInsecureHttp = readFlag(allowSetting);
+  if (allowInsecureHttp === null) {
+    const got =
+      typeof allowSetting === 'string' || typeof allowSetting === 'number'
+        ? JSON.stringify(allowSetting)
+        : 'a list or mapping';
+    fail(file, `${describe(ALLOW_INSECURE_HTTP)} must be true or false (or left out: false), got ${got}`);
+  }
+  const plainHttp = plainHttpPolicy(allowInsecureHttp, formatPath(ALLOW_INSECURE_HTTP));
+  const urlProblem = httpUrlProblem(hostPort.trim(), 'http://localhost:8585/api', plainHttp);
   if (urlProblem !== undefined) fail(file, `${describe(HOST_PORT)} ${urlProblem}`);
 
   const authProvider = lookup(substituted.tree, AUTH_PROVIDER);
@@ -112,6 +130,7 @@ export function loadWorkflowConfig(path: string, env: NodeJS.ProcessEnv = proces
   const setting = `${describe(JWT_TOKEN)} in ${file}`;
   return {
     hostPort: stripTrailingSlashes(hostPort.trim()),
+    ...(allowInsecureHttp === true ? { allowInsecureHttp } : {}),
     authProvider: 'openmetadata',
     jwtToken: token,
     ...(tokenFile === undefined ? {} : { tokenFile }),
@@ -136,6 +155,14 @@ function readYaml(file: string): unknown {
   } catch (error) {
     throw new ConfigError(`Invalid workflow file ${file}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** A YAML flag: a boolean, or `true`/`false` as text (from `${VAR}`); undefined when absent, null when neither. */
+function readFlag(value: unknown): boolean | undefined | null {
+  if (value === undefined || value === null || typeof value === 'boolean') return value ?? undefined;
+  if (typeof value !== 'string') return null;
+  const text = value.trim().toLowerCase();
+  return text === 'true' ? true : text === 'false' || text === '' ? false : null;
 }
 
 function lookup(tree: unknown, path: readonly string[]): unknown {

@@ -65,6 +65,8 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
   },
   airflowConfiguration: {
     apiEndpoint: setting('AIRFLOW_HOST', 'http://localhost:8080'),
+    // Absent means false: plain http to a non-loopback apiEndpoint is refused (it carries a bot token).
+    allowInsecureHttp: setting('AIRFLOW_ALLOW_INSECURE_HTTP', undefined),
     metadataApiEndpoint: setting('SERVER_HOST_API_URL', 'http://localhost:8585/api'),
     authProvider: setting('AIRFLOW_AUTH_PROVIDER', 'openmetadata'),
     authConfig: {

@@ -115,6 +115,7 @@ const authorizerConfiguration = z.strictObject({
 const otherAirflowAuth = z.looseObject({}).optional();
 const airflowConfiguration = z.strictObject({
   apiEndpoint: anyText(),
+  allowInsecureHttp: flag().optional(),
   metadataApiEndpoint: anyText(),
   authProvider: anyText(),
   authConfig: z.strictObject({

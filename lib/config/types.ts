@@ -93,8 +93,16 @@ export interface AuthorizerConfiguration {
 }
 
 export interface AirflowConfiguration {
-  /** Env `AIRFLOW_HOST`. */
+  /**
+   * Env `AIRFLOW_HOST`. Every call carries a bot token, so plain http is allowed only to loopback
+   * (localhost, `*.localhost`, 127.0.0.0/8, [::1]) unless `allowInsecureHttp` is true.
+   */
   apiEndpoint: string;
+  /**
+   * Allow plain http to a non-loopback `apiEndpoint`. The bot token then crosses the network
+   * unencrypted: only for a network you trust. Default `false`. Env `AIRFLOW_ALLOW_INSECURE_HTTP`.
+   */
+  allowInsecureHttp?: boolean;
   /** Env `SERVER_HOST_API_URL`. */
   metadataApiEndpoint: string;
   /** Env `AIRFLOW_AUTH_PROVIDER`. */
