@@ -5,7 +5,7 @@
  * ./ingestion-bot.token next to it). Exits 1 with the client's explanation when a call fails.
  */
 import path from 'node:path';
-import { runIngestion, SAMPLE_TABLES } from '../lib/client/index.js';
+import { runIngestion, SAMPLE_TABLES } from './run-ingestion.js';
 
 const DEFAULT_WORKFLOW = path.join(import.meta.dirname, 'ingestion', 'workflow.yaml');
 const workflowPath = path.resolve(process.argv[2] ?? DEFAULT_WORKFLOW);

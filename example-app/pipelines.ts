@@ -12,7 +12,8 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { JwtGate } from '../lib/index.js';
-import { ApiError, PipelineServiceError } from '../lib/index.js';
+import { ApiError } from '../lib/index.js';
+import { PipelineServiceError } from '../lib/client/index.js';
 import { createPipelineServiceClient, PLACEHOLDER_BOT_TOKEN } from '../lib/client/index.js';
 
 /** The bot whose token OM_AUTH_JWT_TOKEN holds, as in the reference. */

@@ -7,14 +7,9 @@ import { existsSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import type { RequestHandler } from 'express';
-import {
-  ConfigError,
-  createJwtGate,
-  generateKeyFiles,
-  loadConfig,
-  type JwtGate,
-  type ResolvedConfig,
-} from '../lib/index.js';
+import { ConfigError, createJwtGate, type JwtGate, type ResolvedConfig } from '../lib/index.js';
+import { loadConfig } from '../lib/config/index.js';
+import { generateKeyFiles } from '../lib/keys/index.js';
 import { createBotsPageRouter } from '../lib/http/bots-page/index.js';
 import { createApp } from './app.js';
 import { listen } from './listen.js';

@@ -1,5 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler, Router } from 'express';
-import type { Strategy as JwtStrategy } from 'passport-jwt';
+import type { ErrorRequestHandler, Request, RequestHandler, Router } from 'express';
 import type { JwtGateOptions, ResolvedConfig } from './config/types.js';
 import { resolveOptions } from './config/resolve-options.js';
 import { BotRegistry } from './bots/bot-registry.js';
@@ -19,8 +18,8 @@ import { loadKeySet } from './keys/load-key-set.js';
 import { openStore } from './store/open-store.js';
 import type { BotStore } from './store/types.js';
 import { mintToken, type MintClaims, type MintedToken } from './tokens/mint-token.js';
-import type { BotTokenGuard } from './verify/bot-token-guard.js';
-import { buildKeySources, type KeySources } from './verify/build-key-sources.js';
+import { NO_BOTS, type BotTokenGuard } from './verify/bot-token-guard.js';
+import { buildKeySources } from './verify/build-key-sources.js';
 import type { Principal } from './verify/principal.js';
 import { createPrincipalPolicy } from './verify/resolve-principal.js';
 import { TokenVerifier } from './verify/token-verifier.js';
@@ -36,7 +35,8 @@ export interface JwtGateDependencies {
   bots?: BotTokenGuard;
   /**
    * The bot store (the gate calls `init()`; an already initialised one is fine). A store given
-   * here is not closed by `gate.close()`. Default: `openStore(config.database.url)`.
+   * here is not closed by `gate.close()`. Default: `openStore(config.database.url)`, opened only
+   * when the gate has keys or trusts a peer's bot tokens.
    */
   store?: BotStore;
   /** Where the companion routers are mounted, for exact public-path matching. Default `''`. */
@@ -45,15 +45,27 @@ export interface JwtGateDependencies {
   skipPrefetch?: boolean;
 }
 
+/**
+ * What `passport.use(name, strategy)` takes: jwt-gate's strategies are passport-jwt strategies,
+ * typed here without passport's own types so that apps that do not use Passport need none.
+ */
+export interface PassportStrategy {
+  name?: string;
+  authenticate(req: Request, options?: unknown): void;
+}
+
 /** A configured jwt-gate: the middleware, guards, companion routers and token minting. */
 export interface JwtGate {
+  /** The resolved configuration, without the inline private key (`rsaprivateKey`). */
   readonly config: ResolvedConfig;
-  readonly keySet: KeySet;
-  readonly sources: KeySources;
-  /** passport-jwt strategy per key source (keyed by source name), for apps that register them. */
-  readonly strategies: ReadonlyMap<string, JwtStrategy>;
-  /** jwt-gate's own Passport instance (never the global one). */
-  readonly passport: TokenVerifier['passport'];
+  /** Whether the gate has its own keys: it mints bot tokens and publishes them in its JWKS. */
+  readonly hasKeys: boolean;
+  /**
+   * One passport-jwt strategy per key source (keyed by source name: `self` or the JWKS URL), for
+   * apps that register them on their own Passport: `for (const [n, s] of gate.strategies)
+   * passport.use(n, s)`. jwt-gate itself uses a Passport instance of its own.
+   */
+  readonly strategies: ReadonlyMap<string, PassportStrategy>;
   /** `app.use(gate.authenticate)`: verifies the bearer token and sets `req.user`. */
   readonly authenticate: RequestHandler;
   /** Admins only (people listed in `adminPrincipals`; never bots). */
@@ -65,14 +77,21 @@ export interface JwtGate {
    * `authenticate` on part of their routes only. `authenticate` answers them itself.
    */
   readonly publicRouter: RequestHandler;
-  /** Bot lifecycle: bots, minting and revoking their tokens (for your own admin code). */
+  /**
+   * Bot lifecycle: bots, minting and revoking their tokens (for your own admin code).
+   * @throws ConfigError when the gate has no keys (bot tokens are signed with them).
+   */
   readonly bots: BotService;
-  /** The bot API, admins only (DESIGN §3); mount after `authenticate`. */
+  /**
+   * The bot API, admins only; mount after `authenticate`.
+   * @throws ConfigError when the gate has no keys.
+   */
   readonly botsRouter: Router;
-  /** Signs a token with the active key (RS256 by default). */
+  /**
+   * Signs a token with the active key (RS256 by default).
+   * @throws ConfigError when the gate has no keys.
+   */
   mintToken(claims: MintClaims, nowMs?: number): MintedToken;
-  /** Drops cached verifications of a token id (a bot token revoked or replaced). */
-  forgetTokenId(jti: string): void;
   /** The full health report (key sources, store); the public route shows others its status only. */
   health(): HealthReport;
   /** Writes buffered bot-token uses, stops timers and closes the store the gate opened. */
@@ -80,11 +99,13 @@ export interface JwtGate {
 }
 
 /**
- * Builds a gate: validates the configuration, loads keys, builds one key source per
- * `publicKeyUrls` entry, opens the bot store (creating `ingestion-bot` on the first start), warms
- * the bot-token registry and prefetches remote JWKS. Throws `ConfigError` naming the field on any
- * problem (503 `ERR_STORE_UNAVAILABLE` when the store cannot be reached) — it never returns a
- * half-configured gate.
+ * Builds a gate: validates the configuration and builds one key source per `publicKeyUrls`
+ * entry. With keys (`jwtTokenConfiguration.rsaprivateKey` or `rsaprivateKeyFilePath`) it also
+ * loads them, opens the bot store, creates `botConfiguration.defaultBots` on the first start,
+ * and warms the bot-token registry; without keys it verifies SSO tokens only, and needs no store
+ * and no file. Prefetches remote JWKS. Throws `ConfigError` naming the field on any problem (503
+ * `ERR_STORE_UNAVAILABLE` when the store cannot be reached) — it never returns a half-configured
+ * gate.
  */
 export async function createJwtGate(
   input: JwtGateOptions | ResolvedConfig,
@@ -95,9 +116,12 @@ export async function createJwtGate(
   const production = process.env.NODE_ENV === 'production';
   const auth = config.authenticationConfiguration;
   const verification = config.verificationConfiguration;
+  const jwt = config.jwtTokenConfiguration;
   const keySet =
     deps.keySet ??
-    loadKeySet(config.jwtTokenConfiguration, { baseDir: config.baseDir, provenance: config.provenance });
+    (jwt.rsaprivateKey || jwt.rsaprivateKeyFilePath
+      ? loadKeySet(jwt, { baseDir: config.baseDir, provenance: config.provenance })
+      : null);
 
   const noAuth = auth.provider === 'no-auth';
   if (noAuth && production) {
@@ -112,15 +136,24 @@ export async function createJwtGate(
   }
 
   const sources = buildKeySources(noAuth ? withoutRemoteSources(config) : config, keySet, deps.now);
+  if (sources.all.length === 0 && !noAuth) {
+    throw new ConfigError(
+      "authenticationConfiguration.publicKeyUrls (AUTHENTICATION_PUBLIC_KEYS) is empty and jwtTokenConfiguration has no keys: no token could ever be verified. List your SSO provider's JWKS URL, or configure rsaprivateKey / rsaprivateKeyFilePath for bot tokens.",
+    );
+  }
   const cache = verification.cache.enabled ? new VerifiedTokenCache(verification.cache.maxEntries) : null;
-  const store = deps.store ?? openStore(config.database.url, { baseDir: config.baseDir });
+  // A store holds bot-token state: needed to mint them (our keys) or to check a peer's.
+  const needsStore = keySet !== null || sources.all.some((s) => s.trustBotClaims === true);
+  const store =
+    deps.store ?? (needsStore ? openStore(config.database.url, { baseDir: config.baseDir }) : null);
   // A replaced or revoked bot token leaves the verified-token cache as soon as the registry knows.
-  const registry = new BotRegistry({ store, onTokenRetired: (jti) => verifier.forgetTokenId(jti) });
+  const registry =
+    store === null ? null : new BotRegistry({ store, onTokenRetired: (jti) => verifier.forgetTokenId(jti) });
   const verifier = new TokenVerifier(
     sources,
     {
       policy: createPrincipalPolicy(auth, config.authorizerConfiguration),
-      bots: deps.bots ?? registry,
+      bots: deps.bots ?? registry ?? NO_BOTS,
       clockToleranceSeconds: verification.clockToleranceSeconds,
       maxTokenBytes: verification.maxTokenBytes,
       now,
@@ -128,31 +161,30 @@ export async function createJwtGate(
     cache,
     { engine: verification.engine, offloadSignatures: verification.offloadSignatures },
   );
-  const mint = (claims: MintClaims, nowMs?: number): MintedToken =>
-    mintToken(
-      {
-        issuer: config.jwtTokenConfiguration.jwtissuer,
-        audience: config.jwtTokenConfiguration.audience,
-        key: keySet.signing,
-      },
-      claims,
-      nowMs ?? now(),
-    );
-  const bots = new BotService({
-    store,
-    mintToken: mint,
-    principalDomain: config.authorizerConfiguration.principalDomain,
-    registry,
-    now,
-  });
+  const signing = keySet?.signing;
+  const mint =
+    signing === undefined
+      ? null
+      : (claims: MintClaims, nowMs?: number): MintedToken =>
+          mintToken({ issuer: jwt.jwtissuer, audience: jwt.audience, key: signing }, claims, nowMs ?? now());
+  const bots =
+    store === null || registry === null || mint === null
+      ? null
+      : new BotService({
+          store,
+          mintToken: mint,
+          principalDomain: config.authorizerConfiguration.principalDomain,
+          registry,
+          now,
+        });
   const closeStore = async (): Promise<void> => {
-    await registry.close();
-    if (deps.store === undefined) await store.close();
+    await registry?.close();
+    if (deps.store === undefined) await store?.close();
   };
   try {
-    await store.init();
-    await registry.init();
-    await bots.ensureDefaultBots();
+    await store?.init();
+    await registry?.init();
+    await bots?.ensureBots(config.botConfiguration.defaultBots);
   } catch (err) {
     for (const source of sources.all) source.close();
     await closeStore().catch(() => undefined);
@@ -167,8 +199,9 @@ export async function createJwtGate(
   const realm = verification.realm;
   const health = (): HealthReport => {
     const list = sources.all.map((s) => s.health());
-    const storeHealth = { kind: store.kind, healthy: registry.healthy };
-    const ok = storeHealth.healthy && list.every((s) => s.healthy);
+    const storeHealth =
+      store === null || registry === null ? null : { kind: store.kind, healthy: registry.healthy };
+    const ok = (storeHealth?.healthy ?? true) && list.every((s) => s.healthy);
     return { status: ok ? 'ok' : 'degraded', sources: list, store: storeHealth };
   };
 
@@ -177,13 +210,12 @@ export async function createJwtGate(
   const healthAccess = { verifier, detailsToken: config.healthConfiguration.detailsToken };
   const publicRoutes = [jwksRoute(keySet), authConfigRoute(auth), healthRoute(health, healthAccess)];
   const publicRouter = servePublicRoutes(publicRoutes);
+  const botsRouter = bots === null ? null : createBotsRouter(bots, { realm });
 
-  return {
-    config,
-    keySet,
-    sources,
+  return Object.freeze({
+    config: withoutPrivateKey(config),
+    hasKeys: keySet !== null,
     strategies: verifier.strategies,
-    passport: verifier.passport,
     authenticate: createAuthenticate({
       verifier,
       isPublic,
@@ -194,16 +226,34 @@ export async function createJwtGate(
     requireAdmin: requireAdmin(realm),
     errorHandler: createErrorHandler(),
     publicRouter,
-    bots,
-    botsRouter: createBotsRouter(bots, { realm }),
-    mintToken: mint,
-    forgetTokenId: (jti) => verifier.forgetTokenId(jti),
+    get bots(): BotService {
+      return bots ?? noKeys('gate.bots');
+    },
+    get botsRouter(): Router {
+      return botsRouter ?? noKeys('gate.botsRouter');
+    },
+    mintToken(claims: MintClaims, nowMs?: number): MintedToken {
+      return (mint ?? noKeys('gate.mintToken()'))(claims, nowMs);
+    },
     health,
     async close() {
       for (const source of sources.all) source.close();
       await closeStore();
     },
-  };
+  });
+}
+
+/** Bot tokens are signed with our own key: without one, their API is a start-up mistake. */
+function noKeys(what: string): never {
+  throw new ConfigError(
+    `${what} needs this server's own keys, which sign bot tokens: set jwtTokenConfiguration.rsaprivateKey (RSA_PRIVATE_KEY) or rsaprivateKeyFilePath (RSA_PRIVATE_KEY_FILE_PATH), e.g. from \`npx jwt-gate keys generate\`. A gate without keys verifies SSO tokens only.`,
+  );
+}
+
+/** The configuration as the app may see it: an inline private key is not kept on the gate. */
+function withoutPrivateKey(config: ResolvedConfig): ResolvedConfig {
+  const { rsaprivateKey: _secret, ...jwt } = config.jwtTokenConfiguration;
+  return Object.freeze({ ...config, jwtTokenConfiguration: jwt });
 }
 
 function withoutRemoteSources(config: ResolvedConfig): ResolvedConfig {

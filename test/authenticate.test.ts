@@ -157,7 +157,7 @@ for (const verifyMode of MODES) {
         assert.equal(res.body.source, 'self');
         assert.equal(res.body.isBot, false);
         assert.deepEqual(
-          gate.sources.all.map((s) => s.name),
+          gate.health().sources.map((s) => s.name),
           ['self'],
           'the self URL is not a remote source',
         );

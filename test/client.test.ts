@@ -13,8 +13,8 @@ import {
   IngestionRequestError,
   loadWorkflowConfig,
   PipelineServiceError,
-  runIngestion,
 } from '../lib/client/index.js';
+import { runIngestion } from '../example-app/run-ingestion.js';
 import { loadConfig } from '../lib/config/load-config.js';
 import type { AirflowConfiguration, ResolvedConfig } from '../lib/config/types.js';
 import { ConfigError } from '../lib/errors.js';

@@ -71,7 +71,8 @@ const DEFAULT_BLOCKS = {
     authConfig: { openmetadata: { jwtToken: '<JWT_TOKEN_FROM_UI_SETTINGS_BOTS>' } },
   },
   server: { port: 8585, host: '127.0.0.1' },
-  database: { url: 'sqlite:./data/jwt-gate.db' },
+  database: { url: 'memory:' },
+  botConfiguration: { defaultBots: [] },
   verificationConfiguration: {
     clockToleranceSeconds: 60,
     maxTokenBytes: 8192,
@@ -91,6 +92,26 @@ const DEFAULT_BLOCKS = {
     offloadSignatures: true,
   },
   healthConfiguration: { detailsToken: '' },
+};
+
+/**
+ * What a file (or an options object) that says nothing gets: no keys, no anonymous access
+ * (`custom-oidc`, not the reference's `no-auth`), no authority to publish, memory for bot state.
+ */
+const EMPTY_FILE_BLOCKS = {
+  ...DEFAULT_BLOCKS,
+  jwtTokenConfiguration: {
+    jwtissuer: 'open-metadata.org',
+    keyId: 'Gb389a-9f76-gdjs-a92j-0242bk94356',
+    algorithm: 'RS256',
+    audience: 'jwt-gate',
+    additionalPublicKeys: [],
+  },
+  authenticationConfiguration: {
+    ...DEFAULT_BLOCKS.authenticationConfiguration,
+    provider: 'custom-oidc',
+    authority: '',
+  },
 };
 
 /** The configuration without `provenance`/`baseDir`, as plain data (drops keys set to undefined). */
@@ -123,12 +144,12 @@ describe('loadConfig', () => {
     assert.equal(config.baseDir, process.cwd());
   });
 
-  it('gives an empty file the same defaults, and resolves baseDir to the file directory', () => {
+  it('gives an empty file defaults that fail closed, and resolves baseDir to the file directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'jwt-gate-config-'));
     try {
       writeFileSync(join(dir, 'empty.yaml'), '# nothing\n');
       const config = loadConfig({ path: join(dir, 'empty.yaml'), env: {} });
-      assert.deepEqual(blocksOf(config), DEFAULT_BLOCKS);
+      assert.deepEqual(blocksOf(config), EMPTY_FILE_BLOCKS);
       assert.equal(config.baseDir, dir);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -462,14 +483,12 @@ describe('loadConfig', () => {
 });
 
 describe('resolveOptions', () => {
-  it('applies the same defaults, without key paths', () => {
+  it('applies the same fail-closed defaults, trusting no IdP until one is listed', () => {
     const config = resolveOptions({});
-    const {
-      rsapublicKeyFilePath: _public,
-      rsaprivateKeyFilePath: _private,
-      ...jwtDefaults
-    } = DEFAULT_BLOCKS.jwtTokenConfiguration;
-    assert.deepEqual(blocksOf(config), { ...DEFAULT_BLOCKS, jwtTokenConfiguration: jwtDefaults });
+    assert.deepEqual(blocksOf(config), {
+      ...EMPTY_FILE_BLOCKS,
+      authenticationConfiguration: { ...EMPTY_FILE_BLOCKS.authenticationConfiguration, publicKeyUrls: [] },
+    });
     assert.equal(config.baseDir, process.cwd());
     assert.equal(config.provenance.describe('server.port'), 'server.port');
   });

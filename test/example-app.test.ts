@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import request from 'supertest';
-import { generateKeyFiles, IngestionAuthError, runIngestion } from '../lib/index.js';
+import { IngestionAuthError } from '../lib/client/index.js';
+import { generateKeyFiles } from '../lib/keys/index.js';
+import { runIngestion } from '../example-app/run-ingestion.js';
 import { loginWithAuthorizationCode } from '../example-app/dev-sso/index.js';
 import { DEFAULT_CONFIG_PATH, startExample, type RunningExample } from '../example-app/start.js';
 import { type JwksServer, startJwksServer } from './support/jwks-server.js';
@@ -238,7 +240,7 @@ describe('example app (npm start)', function () {
     it('replaces only the bundled JWKS entry, keeping other loopback sources', async function () {
       // An explicit source of a local service next to the bundled SSO's JWKS.
       const yaml = readFileSync(DEFAULT_CONFIG_PATH, 'utf8').replace(
-        /^  publicKeyUrls: .*$/m,
+        /^ {2}publicKeyUrls: .*$/m,
         `  publicKeyUrls:\n    - http://localhost:9090/jwks\n    - { url: "${other.jwksUri}", issuer: other, audience: other }`,
       );
       const configPath = path.join(path.dirname(DEFAULT_CONFIG_PATH), `.test-${process.pid}.yaml`);

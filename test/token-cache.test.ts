@@ -32,6 +32,7 @@ async function createServer(jwksUri: string | null, clock: { now: number }, extr
         jwks: { cooldownSeconds: 1, minCacheSeconds: 60, defaultCacheSeconds: 60, maxCacheSeconds: 60 },
       },
       database: { url: 'memory:' },
+      botConfiguration: { defaultBots: ['ingestion-bot'] },
       ...extra,
     },
     { keySet: testKeySet(), now: () => clock.now },

@@ -13,7 +13,9 @@ const running = await startPipelineService().catch((err: unknown) => {
 });
 
 const { url, gate } = running;
-const trusted = gate.sources.all.filter((s) => s.kind === 'remote').map((s) => s.name);
+const trusted = gate.config.authenticationConfiguration.publicKeyUrls.map((u) =>
+  typeof u === 'string' ? u : u.url,
+);
 // The first line is read by tests and scripts: keep its shape.
 console.log(`jwt-gate pipeline service listening on ${url}`);
 console.log(`  Trusts bot tokens from  ${trusted.join(', ')}`);

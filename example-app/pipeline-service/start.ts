@@ -3,9 +3,9 @@
  * trusting the main app's JWKS over HTTP and sharing its bot store, in front of the reference's
  * Airflow API routes. `main.ts` runs it as a separate process; tests call it with port 0.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import path from 'node:path';
-import { createJwtGate, loadConfig, type JwtGate, type ResolvedConfig } from '../../lib/index.js';
+import { createJwtGate, type JwtGate } from '../../lib/index.js';
+import { loadConfig } from '../../lib/config/index.js';
 import { createPipelineServiceApp } from './app.js';
 import { type Listening, listen } from '../listen.js';
 
@@ -48,7 +48,6 @@ export async function startPipelineService(
     env,
   });
   if (options.databaseUrl !== undefined) config = { ...config, database: { url: options.databaseUrl } };
-  config = withThrowawayKeys(config);
 
   const gate = await createJwtGate(config);
   let server: Listening;
@@ -69,24 +68,6 @@ export async function startPipelineService(
     async close() {
       await server.close();
       await gate.close();
-    },
-  };
-}
-
-/**
- * The service mints nothing that outlives it, so without configured keys it signs with a key pair
- * made now, in memory (never written to disk). A configured key always wins.
- */
-function withThrowawayKeys(config: ResolvedConfig): ResolvedConfig {
-  const jwt = config.jwtTokenConfiguration;
-  if (jwt.rsaprivateKey !== undefined || jwt.rsaprivateKeyFilePath !== undefined) return config;
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return {
-    ...config,
-    jwtTokenConfiguration: {
-      ...jwt,
-      rsaprivateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      rsapublicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     },
   };
 }

@@ -6,14 +6,17 @@ import type { MintClaims, MintedToken, TokenResponse } from '../tokens/mint-toke
 import type { BotRegistry } from './bot-registry.js';
 import { assertBotName } from './bot-name.js';
 
-/** The bots every installation has after its first start, as in the reference. */
-export const DEFAULT_BOTS: ReadonlyArray<Readonly<NewBot>> = [
-  {
-    name: 'ingestion-bot',
-    displayName: 'Ingestion Bot',
-    description: 'Bot that ingestion workflows and the pipeline service authenticate as.',
-  },
-];
+/** The reference's well-known bots: what they are called when an app lists them as default bots. */
+const KNOWN_BOTS: ReadonlyMap<string, Readonly<NewBot>> = new Map([
+  [
+    'ingestion-bot',
+    {
+      name: 'ingestion-bot',
+      displayName: 'Ingestion Bot',
+      description: 'Bot that ingestion workflows and the pipeline service authenticate as.',
+    },
+  ],
+]);
 
 /** Actor recorded for what jwt-gate does by itself (creating the default bots). */
 export const SYSTEM_ACTOR = 'system';
@@ -182,11 +185,13 @@ export class BotService {
   }
 
   /**
-   * Creates the default bots (`ingestion-bot`) on the first start. A default bot that an admin
-   * deleted later stays deleted: the audit log shows it existed. Safe when instances start at once.
+   * Creates these bots unless they exist or existed (`botConfiguration.defaultBots`, on start).
+   * A bot that an admin deleted later stays deleted: the audit log shows it existed. Safe when
+   * instances start at once.
    */
-  async ensureDefaultBots(): Promise<void> {
-    for (const bot of DEFAULT_BOTS) {
+  async ensureBots(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const bot = KNOWN_BOTS.get(name) ?? { name };
       const history = await this.#store.listAudit({ botName: bot.name, limit: 1 });
       if (history.length > 0 || (await this.#store.getBot(bot.name)) !== null) continue;
       await this.createBot(bot, SYSTEM_ACTOR).catch((error: unknown) => {

@@ -118,7 +118,7 @@ async function withBots(options: ConfigOptions, use: (service: BotService) => Pr
         mintToken: lazyMinter(config),
         principalDomain: config.authorizerConfiguration.principalDomain,
       });
-      await service.ensureDefaultBots();
+      await service.ensureBots(config.botConfiguration.defaultBots);
       await use(service);
     } finally {
       await store.close();

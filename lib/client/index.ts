@@ -9,8 +9,6 @@ export type {
   IngestionResponse,
   IngestionServerOptions,
 } from './ingestion-client.js';
-export { runIngestion, SAMPLE_TABLES } from './run-ingestion.js';
-export type { RunIngestionOptions, RunIngestionResult, SampleTable } from './run-ingestion.js';
 export {
   createPipelineServiceClient,
   PIPELINE_SERVICE_PATHS,

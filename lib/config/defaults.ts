@@ -34,8 +34,10 @@ export const REFERENCE_KEY_ID = 'Gb389a-9f76-gdjs-a92j-0242bk94356';
 
 export const CONFIG_DEFAULTS: DefaultsBlock = {
   jwtTokenConfiguration: {
-    rsapublicKeyFilePath: setting('RSA_PUBLIC_KEY_FILE_PATH', undefined, './conf/public_key.der'),
-    rsaprivateKeyFilePath: setting('RSA_PRIVATE_KEY_FILE_PATH', undefined, './conf/private_key.der'),
+    // No keys unless configured (the reference's YAML names ./conf/*.der itself): without them a
+    // gate verifies SSO tokens only.
+    rsapublicKeyFilePath: setting('RSA_PUBLIC_KEY_FILE_PATH', undefined),
+    rsaprivateKeyFilePath: setting('RSA_PRIVATE_KEY_FILE_PATH', undefined),
     rsapublicKey: setting('RSA_PUBLIC_KEY', undefined),
     rsaprivateKey: setting('RSA_PRIVATE_KEY', undefined),
     jwtissuer: setting('JWT_ISSUER', 'open-metadata.org'),
@@ -45,10 +47,13 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
     additionalPublicKeys: setting(undefined, []),
   },
   authenticationConfiguration: {
-    provider: setting('AUTHENTICATION_PROVIDER', 'no-auth'),
+    // Fails closed: only an app that says `no-auth` itself lets requests without a token in.
+    provider: setting('AUTHENTICATION_PROVIDER', 'custom-oidc'),
     providerName: setting('CUSTOM_OIDC_AUTHENTICATION_PROVIDER_NAME', ''),
-    publicKeyUrls: setting('AUTHENTICATION_PUBLIC_KEYS', ['https://www.googleapis.com/oauth2/v3/certs']),
-    authority: setting('AUTHENTICATION_AUTHORITY', 'https://accounts.google.com'),
+    // The typed options trust no IdP by default; the YAML keeps the reference's Google default.
+    publicKeyUrls: setting('AUTHENTICATION_PUBLIC_KEYS', [], ['https://www.googleapis.com/oauth2/v3/certs']),
+    // Only what was configured is published at /api/v1/system/config/auth.
+    authority: setting('AUTHENTICATION_AUTHORITY', ''),
     clientId: setting('AUTHENTICATION_CLIENT_ID', ''),
     callbackUrl: setting('AUTHENTICATION_CALLBACK_URL', ''),
     jwtPrincipalClaims: setting('AUTHENTICATION_JWT_PRINCIPAL_CLAIMS', [
@@ -81,7 +86,11 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
     host: setting('SERVER_HOST', '127.0.0.1'),
   },
   database: {
-    url: setting('DATABASE_URL', 'sqlite:./data/jwt-gate.db'),
+    // Nothing is written to disk unless configured: the example app's YAML names its SQLite file.
+    url: setting('DATABASE_URL', 'memory:'),
+  },
+  botConfiguration: {
+    defaultBots: setting('JWT_GATE_DEFAULT_BOTS', []),
   },
   verificationConfiguration: {
     clockToleranceSeconds: setting('JWT_CLOCK_TOLERANCE_SECONDS', 60),

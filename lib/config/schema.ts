@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 
+import { BOT_NAME_PATTERN, BOT_NAME_RULE } from '../bots/bot-name.js';
 import { anyText, flag, integer, list, optionalText, port, text } from './field-types.js';
 import type { ResolvedConfig } from './types.js';
 import { databaseUrlProblem, jwksUrlProblem } from './url-rules.js';
@@ -203,6 +204,12 @@ const healthConfiguration = z.strictObject({
   }),
 });
 
+const botConfiguration = z.strictObject({
+  defaultBots: list(
+    z.string().regex(BOT_NAME_PATTERN, { error: `must be bot names (${BOT_NAME_RULE}), got {got}` }),
+  ),
+});
+
 export const configSchema = z.strictObject({
   jwtTokenConfiguration,
   authenticationConfiguration,
@@ -210,6 +217,7 @@ export const configSchema = z.strictObject({
   airflowConfiguration,
   server,
   database,
+  botConfiguration,
   verificationConfiguration,
   healthConfiguration,
 });

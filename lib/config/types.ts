@@ -118,8 +118,22 @@ export interface ServerConfiguration {
 }
 
 export interface DatabaseConfiguration {
-  /** `sqlite:./data/jwt-gate.db`, `postgres://…` or `memory:`. Env `DATABASE_URL`. */
+  /**
+   * Where bot-token state lives: `memory:` (default: this process only, gone at restart),
+   * `sqlite:./data/jwt-gate.db` (one file; driver `better-sqlite3`) or `postgres://…` (shared by
+   * several instances; driver `pg`). Opened only when the gate has keys or trusts a peer's bot
+   * tokens. Env `DATABASE_URL`.
+   */
   url: string;
+}
+
+/** Our own addition: the bots a gate with keys creates on its first start. */
+export interface BotConfiguration {
+  /**
+   * Bot names created on the first start (a bot an admin deleted later stays deleted). Default
+   * none; the example app lists `ingestion-bot`, as the reference has. Env `JWT_GATE_DEFAULT_BOTS`.
+   */
+  defaultBots: string[];
 }
 
 /** Our own additions: verification and JWKS-fetching limits. */
@@ -188,6 +202,7 @@ export interface ResolvedConfig {
   airflowConfiguration: AirflowConfiguration;
   server: ServerConfiguration;
   database: DatabaseConfiguration;
+  botConfiguration: BotConfiguration;
   verificationConfiguration: VerificationConfiguration;
   healthConfiguration: HealthConfiguration;
   /** Where each value came from, to name it in error messages. */

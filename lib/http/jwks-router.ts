@@ -22,8 +22,9 @@ export function createJwksRouter(keySet: KeySet, options: JwksRouterOptions = {}
 }
 
 /** The JWKS as a public route (see `createJwksRouter`). */
-export function jwksRoute(keySet: KeySet, options: JwksRouterOptions = {}): PublicRoute {
-  const body = JSON.stringify({ keys: keySet.published.map(publicJwk) });
+export function jwksRoute(keySet: KeySet | null, options: JwksRouterOptions = {}): PublicRoute {
+  // Without keys (a gate that verifies SSO tokens only) the set is empty, and still valid JSON.
+  const body = JSON.stringify({ keys: keySet === null ? [] : keySet.published.map(publicJwk) });
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   const cacheControl = `public, max-age=${options.maxAgeSeconds ?? 300}`;
 

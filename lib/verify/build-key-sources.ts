@@ -12,7 +12,8 @@ export const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.c
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export interface KeySources {
-  readonly self: KeySource;
+  /** Our own keys; `null` when the gate has none (it verifies SSO tokens only). */
+  readonly self: KeySource | null;
   readonly all: readonly KeySource[];
   /** Exact `iss` → the one source trusted for it. */
   readonly byIssuer: ReadonlyMap<string, KeySource>;
@@ -23,11 +24,15 @@ export interface KeySources {
  * audience and algorithms (DESIGN §2.2). Our own JWKS URL, when listed, maps to the local keys.
  * Two sources claiming one issuer is a configuration error: a token must have exactly one judge.
  */
-export function buildKeySources(config: ResolvedConfig, keySet: KeySet, now?: () => number): KeySources {
+export function buildKeySources(
+  config: ResolvedConfig,
+  keySet: KeySet | null,
+  now?: () => number,
+): KeySources {
   const jwt = config.jwtTokenConfiguration;
   const auth = config.authenticationConfiguration;
-  const self = createSelfKeySource(keySet, jwt.jwtissuer, jwt.audience);
-  const sources: KeySource[] = [self];
+  const self = keySet === null ? null : createSelfKeySource(keySet, jwt.jwtissuer, jwt.audience);
+  const sources: KeySource[] = self === null ? [] : [self];
 
   auth.publicKeyUrls.forEach((entry, index) => {
     const field = `authenticationConfiguration.publicKeyUrls[${index}]`;

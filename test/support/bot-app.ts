@@ -57,6 +57,7 @@ export function botGateOptions(sso: SsoFixture, databaseUrl = 'memory:'): JwtGat
     },
     authorizerConfiguration: { adminPrincipals: ADMINS, principalDomain: 'example.com' },
     database: { url: databaseUrl },
+    botConfiguration: { defaultBots: ['ingestion-bot'] },
   };
 }
 
@@ -131,6 +132,8 @@ export async function writeBotConfig(dir: string, sso: SsoFixture, databaseUrl: 
       '  principalDomain: example.com',
       'database:',
       `  url: ${JSON.stringify(databaseUrl)}`,
+      'botConfiguration:',
+      '  defaultBots: [ingestion-bot]',
       '',
     ].join('\n'),
   );

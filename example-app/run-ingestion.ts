@@ -1,5 +1,5 @@
-import { createIngestionClient, type IngestionClientOptions } from './ingestion-client.js';
-import { loadWorkflowConfig } from './workflow-config.js';
+import { createIngestionClient, type IngestionClientOptions } from '../lib/client/index.js';
+import { loadWorkflowConfig } from '../lib/client/index.js';
 
 /** A table as the demonstration sends it to `POST /v1/tables`. */
 export interface SampleTable {
