@@ -1,11 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
 import { MIN_HEALTH_TOKEN_LENGTH } from '../config/schema.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, type JwtGateError } from '../errors.js';
 import { extractBearerToken } from '../verify/extract-token.js';
 import type { KeySourceHealth } from '../verify/key-source.js';
 import type { Principal } from '../verify/principal.js';
-import type { VerifyCallback } from '../verify/token-verifier.js';
 import { type PublicRoute, publicRouter } from './router-helpers.js';
 
 export const HEALTH_PATH = '/api/v1/system/health';
@@ -24,7 +23,12 @@ export interface HealthStatus {
 
 /** Verifies a bearer token to a principal: the gate's `TokenVerifier` fits. */
 export interface HealthTokenVerifier {
-  verify(req: Request, res: Response, token: string, done: VerifyCallback): void;
+  verify(
+    req: Request,
+    res: Response,
+    token: string,
+    done: (err: JwtGateError | null, principal?: Principal) => void,
+  ): void;
 }
 
 /** Who may read the details of the health report; with neither, nobody can (status only). */

@@ -32,5 +32,9 @@ declare global {
     // Passport declares `interface User {}`; merging makes `req.user` a Principal.
     // eslint-disable-next-line @typescript-eslint/no-empty-object-type
     interface User extends Principal {}
+    // Declared as @types/passport declares it, so an app needs no Passport types for `req.user`.
+    interface Request {
+      user?: User | undefined;
+    }
   }
 }

@@ -67,7 +67,16 @@ export function loadPageAssets(options: ResolvedBotsPageOptions): Map<string, Pa
 
 /** The UMD browser build of oidc-client-ts (global `oidc`), without its source-map comment. */
 function readOidcBundle(): { fileName: string; body: string } {
-  const packageJson = locations.resolveDependency('oidc-client-ts/package.json');
+  let packageJson: string;
+  try {
+    packageJson = locations.resolveDependency('oidc-client-ts/package.json');
+  } catch (err) {
+    // An optional peer dependency: only apps that serve the page install it.
+    throw new ConfigError(
+      'The Settings → Bots page signs admins in with oidc-client-ts, an optional peer dependency of jwt-gate: run `npm install oidc-client-ts`.',
+      { cause: err },
+    );
+  }
   const { version } = JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string };
   const file = path.join(path.dirname(packageJson), 'dist', 'browser', 'oidc-client-ts.min.js');
   const body = readRequired(file, 'oidc-client-ts').replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n');

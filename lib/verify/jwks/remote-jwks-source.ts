@@ -12,7 +12,7 @@ import { importVerificationKeys } from './import-verification-keys.js';
 import type { VerificationKey } from './import-verification-keys.js';
 import { countKeysFor, onlyKeyFor, replaceKeySet } from './key-set.js';
 import type { KeySet } from './key-set.js';
-import { loadJwks } from './load-jwks.js';
+import { fetchJwks } from './fetch-jwks.js';
 import { MissingKids } from './missing-kids.js';
 import { validateRemoteJwksOptions } from './validate-options.js';
 
@@ -254,7 +254,7 @@ export class RemoteJwksSource {
     const abort = new AbortController();
     this.abortInFlight = abort;
     try {
-      const response = await loadJwks(this.target, this.config, abort.signal);
+      const response = await fetchJwks(this.target, this.config, abort.signal);
       const imported = importVerificationKeys(response.keys, this.algorithmList, this.config.maxKeys);
       if (imported.keys.length === 0) {
         // Not an empty key set: an outage-like error, so stale-if-error keeps the old keys.
