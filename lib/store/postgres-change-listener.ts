@@ -1,6 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 
 export interface PostgresChangeListenerOptions {
+  /** The `pg` module, loaded by the store (an optional peer dependency). */
+  driver: typeof pg;
   /** Connection settings of the dedicated LISTEN connection. */
   client: pg.ClientConfig;
   /** Channel name, unquoted. */
@@ -60,7 +62,7 @@ export class PostgresChangeListener {
   }
 
   async #connect(): Promise<pg.Client> {
-    const client = new pg.Client(this.#options.client);
+    const client = new this.#options.driver.Client(this.#options.client);
     // Attached before connect: an 'error' event without a handler would crash the process.
     client.on('error', () => this.#lost(client));
     client.on('end', () => this.#lost(client));

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { ConfigError, conflict, notFound } from '../errors.js';
 import { Listeners } from './listeners.js';
+import { loadDriver } from './load-driver.js';
 import { PostgresChangeListener } from './postgres-change-listener.js';
 import { translatePostgresError } from './postgres-errors.js';
 import { migratePostgres } from './postgres-migrations.js';
@@ -42,10 +43,12 @@ export interface PostgresStoreOptions {
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,39}$/;
 const INT8_OID = 20;
-/** bigint columns hold epoch milliseconds, well inside Number's exact range. */
-function getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
-  if (oid === INT8_OID) return Number;
-  return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
+
+/** Type parsing of `pg`, except that bigint columns (epoch ms, well inside Number's range) are numbers. */
+function typeParsers(driver: typeof pg): typeof pg.types.getTypeParser {
+  const parse = (oid: number, format?: 'text' | 'binary'): ((value: string) => unknown) =>
+    oid === INT8_OID ? Number : (driver.types.getTypeParser(oid, format) as (value: string) => unknown);
+  return parse as typeof pg.types.getTypeParser;
 }
 
 type Tx = pg.PoolClient;
@@ -62,8 +65,11 @@ export class PostgresStore implements BotStore {
   readonly #channel: string;
   /** Tags our own notifications, which were already emitted synchronously. */
   readonly #origin = randomUUID();
-  readonly #pool: pg.Pool;
-  readonly #listener: PostgresChangeListener;
+  readonly #options: PostgresStoreOptions;
+  readonly #schema: string;
+  /** Set by `init()`, once the driver (`pg`, an optional peer dependency) is loaded. */
+  #pool: pg.Pool | undefined;
+  #listener: PostgresChangeListener | undefined;
   readonly #changes = new Listeners<StoreChange>();
   readonly #health = new Listeners<boolean>();
   #initialized = false;
@@ -78,18 +84,44 @@ export class PostgresStore implements BotStore {
     }
     this.#s = `"${schema}"`;
     this.#channel = `${schema}_changes`;
+    this.#options = options;
+    this.#schema = schema;
+  }
+
+  async init(): Promise<void> {
+    if (this.#initialized) return;
+    const pool = this.#pool ?? this.#connectPool(await loadDriver<typeof pg>('pg'));
+    try {
+      const client = await pool.connect();
+      try {
+        await migratePostgres(client, this.#s);
+      } finally {
+        client.release();
+      }
+      await this.#listener?.start();
+      this.#initialized = true;
+    } catch (error) {
+      throw translatePostgresError(error, true);
+    }
+  }
+
+  #connectPool(driver: typeof pg): pg.Pool {
+    const options = this.#options;
+    const schema = this.#schema;
     const client: pg.ClientConfig = {
       connectionString: options.url,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? 2000,
       query_timeout: options.queryTimeoutMillis ?? 5000,
       keepAlive: true,
       application_name: `jwt-gate:${schema}`,
-      types: { getTypeParser: getTypeParser as typeof pg.types.getTypeParser },
+      types: { getTypeParser: typeParsers(driver) },
     };
-    this.#pool = new pg.Pool({ ...client, max: options.maxConnections ?? 10, allowExitOnIdle: true });
+    const pool = new driver.Pool({ ...client, max: options.maxConnections ?? 10, allowExitOnIdle: true });
     // An idle client whose server went away: the pool drops it; the next query reports the outage.
-    this.#pool.on('error', () => undefined);
+    pool.on('error', () => undefined);
+    this.#pool = pool;
     this.#listener = new PostgresChangeListener({
+      driver,
       client: { ...client, application_name: `jwt-gate-listen:${schema}` },
       channel: this.#channel,
       minBackoffMs: options.minBackoffMs ?? 100,
@@ -98,22 +130,7 @@ export class PostgresStore implements BotStore {
       onResync: () => this.#changes.emit({ botName: ALL_BOTS }),
       onHealth: (healthy) => this.#health.emit(healthy),
     });
-  }
-
-  async init(): Promise<void> {
-    if (this.#initialized) return;
-    try {
-      const client = await this.#pool.connect();
-      try {
-        await migratePostgres(client, this.#s);
-      } finally {
-        client.release();
-      }
-      await this.#listener.start();
-      this.#initialized = true;
-    } catch (error) {
-      throw translatePostgresError(error, true);
-    }
+    return pool;
   }
 
   async close(): Promise<void> {
@@ -121,8 +138,8 @@ export class PostgresStore implements BotStore {
     this.#closed = true;
     this.#changes.clear();
     this.#health.clear();
-    await this.#listener.stop();
-    await this.#pool.end();
+    await this.#listener?.stop();
+    await this.#pool?.end();
   }
 
   listBots(): Promise<BotRecord[]> {
@@ -277,7 +294,7 @@ export class PostgresStore implements BotStore {
 
   async #rows<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<T[]> {
     try {
-      return (await this.#pool.query<T>(sql, values)).rows;
+      return (await this.#open().query<T>(sql, values)).rows;
     } catch (error) {
       throw translatePostgresError(error, false);
     }
@@ -290,7 +307,7 @@ export class PostgresStore implements BotStore {
   async #write<T>(botName: string, mutate: (tx: Tx) => Promise<{ result: T; changed: boolean }>): Promise<T> {
     let tx: Tx;
     try {
-      tx = await this.#pool.connect();
+      tx = await this.#open().connect();
     } catch (error) {
       throw translatePostgresError(error, false);
     }
@@ -326,5 +343,10 @@ export class PostgresStore implements BotStore {
     }
     if (change.origin === this.#origin) return;
     this.#changes.emit({ botName: typeof change.botName === 'string' ? change.botName : ALL_BOTS });
+  }
+
+  #open(): pg.Pool {
+    if (this.#pool === undefined) throw new Error('PostgresStore: call init() before using the store.');
+    return this.#pool;
   }
 }
