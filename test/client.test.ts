@@ -306,7 +306,7 @@ describe('lib/client', () => {
       }
     });
 
-    it('accepts https to any host, and plain http to localhost, *.localhost, 127.0.0.0/8 and [::1]', () => {
+    it('accepts https to any host, and plain http to localhost, 127.0.0.0/8 and [::1] — not *.localhost', () => {
       const token = fakeJwt();
       const file = write('w.yaml', workflowYaml(token, { hostPort: '${OM_HOST_PORT}' }));
       for (const url of [
@@ -314,13 +314,17 @@ describe('lib/client', () => {
         'https://10.0.0.5:8443/api',
         'http://localhost:8585/api',
         'http://LOCALHOST/api',
-        'http://om.localhost:8585/api',
         'http://127.0.0.1:8585/api',
         'http://127.1.2.3/api',
         'http://[::1]:8585/api',
       ]) {
         assert.equal(loadWorkflowConfig(file, { OM_HOST_PORT: url }).allowInsecureHttp, undefined, url);
       }
+      // A name the resolver may send to DNS is not loopback.
+      assert.throws(
+        () => loadWorkflowConfig(file, { OM_HOST_PORT: 'http://om.localhost:8585/api' }),
+        /plain http/,
+      );
     });
   });
 

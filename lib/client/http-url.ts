@@ -58,15 +58,18 @@ export function httpUrlProblem(
       `uses plain http to ${url.hostname}, got "${text}": plain http would expose the bot token to anyone ` +
       `on the network path. Use https, or set ${plainHttp.option}: true` +
       `${plainHttp.env === undefined ? '' : ` (env ${plainHttp.env}=true)`} if the network to ${url.hostname} ` +
-      'is trusted (plain http is allowed without it only to localhost, *.localhost, 127.0.0.0/8 and [::1])'
+      'is trusted (plain http is allowed without it only to localhost, 127.0.0.0/8 and [::1])'
     );
   }
   return undefined;
 }
 
-/** The config's loopback test, plus `*.localhost` names (RFC 6761 §6.3: they are loopback). */
+/**
+ * The config's loopback test, as for JWKS URLs. Not `*.localhost`: RFC 6761 says those names are
+ * loopback, but a system resolver may still ask DNS for them, and the token would follow.
+ */
 function isLoopbackName(hostname: string): boolean {
-  return isLoopbackHost(hostname) || hostname.toLowerCase().endsWith('.localhost');
+  return isLoopbackHost(hostname);
 }
 
 /** `http://h/api/` → `http://h/api`. */

@@ -16,7 +16,7 @@ import type { WorkflowServerConfig } from './workflow-config.js';
 export interface IngestionServerOptions {
   /**
    * Base URL of the API, e.g. `http://localhost:8585/api`. Plain http only to loopback (localhost,
-   * `*.localhost`, 127.0.0.0/8, [::1]) unless `allowInsecureHttp`; use https for any other host.
+   * 127.0.0.0/8, [::1]) unless `allowInsecureHttp`; use https for any other host.
    */
   hostPort: string;
   /**

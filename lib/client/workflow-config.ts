@@ -46,7 +46,7 @@ const EXPECTED_SHAPE = `
  * (`workflowConfig.openMetadataServerConfig`); `source`, `sink` and the rest are ignored.
  * String values may use `${VAR}` and `${VAR:-default}`.
  *
- * `hostPort` must be https unless it is loopback (localhost, `*.localhost`, 127.0.0.0/8, [::1]):
+ * `hostPort` must be https unless it is loopback (localhost, 127.0.0.0/8, [::1]):
  * every call carries the bot token. jwt-gate's own key `allowInsecureHttp: true` (or `"true"`,
  * e.g. from `${VAR:-false}`) beside `hostPort` allows plain http to other hosts, for a trusted
  * network only.

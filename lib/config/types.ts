@@ -95,7 +95,7 @@ export interface AuthorizerConfiguration {
 export interface AirflowConfiguration {
   /**
    * Env `AIRFLOW_HOST`. Every call carries a bot token, so plain http is allowed only to loopback
-   * (localhost, `*.localhost`, 127.0.0.0/8, [::1]) unless `allowInsecureHttp` is true.
+   * (localhost, 127.0.0.0/8, [::1]) unless `allowInsecureHttp` is true.
    */
   apiEndpoint: string;
   /**
