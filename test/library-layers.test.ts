@@ -117,6 +117,18 @@ describe('a gate in someone else’s app: layers and defaults', function () {
     assert.deepEqual(res.body, { user: 'anonymous' });
   });
 
+  it('publishes no authority it was not given (explicit sources only)', async function () {
+    const { app } = await appOf({
+      authenticationConfiguration: {
+        publicKeyUrls: [{ url: idp.jwksUri, issuer: ISSUER, audience: AUDIENCE }],
+      },
+    });
+    const res = await request(app).get('/api/v1/system/config/auth');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.authority, '');
+    assert.equal(res.body.provider, 'custom-oidc');
+  });
+
   it('creates no bot unless the configuration lists it', async function () {
     const pem = rsaPair('layers-self').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const withKeys = { ...ssoOnly(), jwtTokenConfiguration: { rsaprivateKey: pem } };
