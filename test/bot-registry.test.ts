@@ -4,7 +4,8 @@ import { Listeners } from '../lib/store/listeners.js';
 import { MemoryStore } from '../lib/store/memory-store.js';
 import { storeUnavailable } from '../lib/store/store-errors.js';
 import { hashToken } from '../lib/store/token-hash.js';
-import type { BotTokenRecord } from '../lib/store/types.js';
+import type { BotTokenRecord, StoreChange } from '../lib/store/types.js';
+import { ALL_BOTS } from '../lib/store/types.js';
 import { eventually } from './support/bot-app.js';
 
 /** A real memory store whose reads can be made to fail, with a change feed that can be "lost". */
@@ -31,6 +32,53 @@ class FlakyStore extends MemoryStore {
     this.#health.emit(up);
   }
 }
+
+/**
+ * The store as another instance's writes reach this one over SQLite: its changes are told to
+ * listeners only when `syncChanges()` delivers them (`held` until then), and its reads can be held
+ * (each returns the state at its start, once released).
+ */
+class SyncedStore extends MemoryStore {
+  /** Changes written but not yet delivered; a test may rewrite them (e.g. to `ALL_BOTS`). */
+  readonly held: StoreChange[] = [];
+  /** Reads in the order they began: `get:<bot>` or `list`. */
+  readonly reads: string[] = [];
+  holdReads = false;
+  readonly #listeners = new Listeners<StoreChange>();
+  readonly #releases: Array<() => void> = [];
+
+  constructor() {
+    super();
+    super.onChange((change) => this.held.push(change));
+  }
+  override onChange(listener: (change: StoreChange) => void): () => void {
+    return this.#listeners.add(listener);
+  }
+  syncChanges(): void {
+    for (const change of this.held.splice(0)) this.#listeners.emit(change);
+  }
+  override async getCurrentToken(botName: string): Promise<BotTokenRecord | null> {
+    this.reads.push(`get:${botName}`);
+    return this.#held(await super.getCurrentToken(botName));
+  }
+  override async listCurrentTokens(): Promise<BotTokenRecord[]> {
+    this.reads.push('list');
+    return this.#held(await super.listCurrentTokens());
+  }
+  /** Lets the oldest held read finish. */
+  releaseRead(): void {
+    const release = this.#releases.shift();
+    assert.ok(release !== undefined, 'a read is held');
+    release();
+  }
+  async #held<T>(value: T): Promise<T> {
+    if (this.holdReads) await new Promise<void>((resolve) => this.#releases.push(resolve));
+    return value;
+  }
+}
+
+/** Lets queued reloads (promise callbacks) run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 let seq = 0;
 function record(botName: string): BotTokenRecord {
@@ -167,5 +215,124 @@ describe('bot registry', function () {
     for (let i = 0; i < 1_000_000; i++) registry.check('a', a.jti, i);
     const nsPerCheck = Number(process.hrtime.bigint() - started) / 1_000_000;
     assert.ok(nsPerCheck < 1000, `${nsPerCheck} ns per check`);
+  });
+});
+
+describe('bot registry over a store that delivers changes on demand (SQLite)', function () {
+  let store: SyncedStore;
+  let registry: BotRegistry;
+  const retired: string[] = [];
+
+  beforeEach(async function () {
+    store = new SyncedStore();
+    for (const name of ['a', 'b']) {
+      await store.createBot({ name, displayName: name, description: '', createdAt: 0, createdBy: 'admin' });
+    }
+    retired.length = 0;
+    registry = new BotRegistry({ store, onTokenRetired: (jti) => retired.push(jti) });
+  });
+  afterEach(() => registry.close());
+
+  /** Issues a token for `a` before the registry starts; it is `valid`. */
+  async function started(): Promise<BotTokenRecord> {
+    const first = record('a');
+    await store.issueToken(first, 'admin');
+    store.held.length = 0; // written before init: the warm-up load reads it
+    await registry.init();
+    assert.equal(registry.check('a', first.jti, Date.now(), first.issuedAt), 'valid');
+    return first;
+  }
+
+  it('asks the store for changes before each check: a revoke it delivers is never answered from the old state', async function () {
+    const first = await started();
+    await store.revokeToken('a', 'cli', Date.now());
+    assert.equal(
+      registry.check('a', first.jti, Date.now(), first.issuedAt),
+      'unknown',
+      'not the stale "valid"',
+    );
+    assert.equal(registry.check('b', 'other', Date.now(), Date.now()), 'unknown', 'bot b has no token');
+    await registry.refresh('a');
+    assert.equal(registry.check('a', first.jti, Date.now()), 'revoked');
+    assert.deepEqual(retired, [first.jti]);
+    assert.equal(
+      registry.check('a', first.jti, Date.now(), first.issuedAt),
+      'revoked',
+      'retired: no re-read',
+    );
+  });
+
+  it('takes a token whose issue it was just told of, even right after a re-read refused it (no per-token rate limit then)', async function () {
+    await started();
+    const next = record('a');
+    // Presented before it is in the store: one re-read, which cannot find it.
+    assert.equal(registry.check('a', next.jti, Date.now(), next.issuedAt), 'unknown');
+    await registry.refresh('a');
+    assert.equal(registry.check('a', next.jti, Date.now()), 'revoked');
+    assert.equal(registry.check('a', next.jti, Date.now(), next.issuedAt), 'revoked', 'rate-limited');
+    await store.issueToken(next, 'admin');
+    assert.equal(
+      registry.check('a', next.jti, Date.now(), next.issuedAt),
+      'unknown',
+      'the change lifts the limit',
+    );
+    await registry.refresh('a');
+    assert.equal(registry.check('a', next.jti, Date.now()), 'valid');
+  });
+
+  it('keeps a bot unknown until a reload begun after its latest change is applied', async function () {
+    const first = await started();
+    store.holdReads = true;
+    store.reads.length = 0;
+    const second = record('a');
+    await store.issueToken(second, 'admin');
+    assert.equal(registry.check('a', second.jti, Date.now(), second.issuedAt), 'unknown'); // read 1 begins
+    const third = record('a');
+    await store.issueToken(third, 'admin');
+    assert.equal(registry.check('a', third.jti, Date.now(), third.issuedAt), 'unknown'); // read 2 queued
+    let refreshed = false;
+    void registry.refresh('a').then(() => (refreshed = true));
+    store.releaseRead();
+    await settle();
+    assert.deepEqual(store.reads, ['get:a', 'get:a'], 'read 1 applied, read 2 begun');
+    assert.equal(
+      registry.check('a', second.jti, Date.now(), second.issuedAt),
+      'unknown',
+      'read 1 predates change 2',
+    );
+    assert.equal(refreshed, false, 'refresh waits for the reload after the latest change');
+    store.releaseRead();
+    await settle();
+    assert.equal(refreshed, true);
+    assert.equal(registry.check('a', third.jti, Date.now()), 'valid');
+    assert.equal(registry.check('a', second.jti, Date.now()), 'revoked');
+    assert.deepEqual(retired, [first.jti, second.jti]);
+  });
+
+  it('after a change to all bots, says unknown for every bot, and refresh waits for the full reload', async function () {
+    const first = await started();
+    store.holdReads = true;
+    await store.revokeToken('a', 'cli', Date.now());
+    store.held.splice(0, store.held.length, { botName: ALL_BOTS });
+    store.reads.length = 0;
+    assert.equal(registry.check('a', first.jti, Date.now(), first.issuedAt), 'unknown');
+    assert.equal(registry.check('b', 'other', Date.now(), Date.now()), 'unknown');
+    let refreshed = false;
+    void registry.refresh('a').then(() => (refreshed = true));
+    await settle();
+    assert.equal(refreshed, false);
+    store.releaseRead();
+    await settle();
+    assert.equal(refreshed, true);
+    assert.deepEqual(store.reads, ['list'], 'only the full reload: no re-read of the bot');
+    assert.equal(registry.check('a', first.jti, Date.now()), 'revoked');
+  });
+
+  it('fails closed when the store cannot tell its changes', async function () {
+    const first = await started();
+    store.syncChanges = () => {
+      throw storeUnavailable('test', null);
+    };
+    assert.equal(registry.check('a', first.jti, Date.now(), first.issuedAt), 'unavailable');
   });
 });

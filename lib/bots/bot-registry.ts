@@ -32,8 +32,10 @@ const MAX_TRACKED_TOKENS = 10_000;
 /**
  * Which token is each bot's current one, held in memory so the per-request check is two lookups
  * (DESIGN §2.3). Warmed from the store at `init()`, then kept current by the store's change
- * notifications — this instance's writes at once, other instances' within the store's delivery
- * time. Reloads run one at a time, in order, so an older read never overwrites a newer one.
+ * notifications — this instance's writes at once; other instances' before the next check when the
+ * store can deliver them on demand (`syncChanges`, SQLite), else within its delivery time
+ * (PostgreSQL). A bot with a change told but not yet re-read is `unknown`, never answered from the
+ * old state. Reloads run one at a time, in order, so an older read never overwrites a newer one.
  *
  * Fails closed: while the store reports its change feed lost (`onHealth(false)`), until a full
  * reload started after it came back succeeds, every bot is `unavailable`; a bot whose own reload
@@ -60,6 +62,15 @@ export class BotRegistry implements BotTokenGuard {
   #feedUp = true;
   /** Bumped at each outage: a full reload clears staleness only if no outage began meanwhile. */
   #outages = 0;
+
+  /** Changes told so far; a reload covers the changes told before it began reading. */
+  #changesTold = 0;
+  /** botName → `#changesTold` at its latest change not yet covered by an applied reload. */
+  readonly #unappliedBots = new Map<string, number>();
+  /** `#changesTold` at the latest `ALL_BOTS` change not yet covered by a full reload, else 0. */
+  #unappliedAll = 0;
+  /** Settled when the reload running or next to run ends, applied or not. */
+  #reloadEndWaiters: Array<() => void> = [];
 
   #fullWanted = false;
   #fullWaiters: Waiter[] = [];
@@ -98,13 +109,24 @@ export class BotRegistry implements BotTokenGuard {
 
   /**
    * The per-request check: `valid` only for the bot's current token, when its state is known.
-   * A token issued no earlier than the current one we know of may have been minted a moment ago on
-   * another instance: `unknown`, so the caller `refresh()`es that bot — at most once a second per
-   * token, and never for a token seen retired. Only tokens signed by our key get here, so this
-   * costs the store at most one read a second per token ever minted.
+   * First the store delivers changes other instances committed (`syncChanges`, where it can): a
+   * bot with a change not yet re-read is `unknown`, and the caller's `refresh()` waits for that
+   * re-read. A token issued no earlier than the current one we know of may have been minted a
+   * moment ago on another instance whose change we cannot hear yet: `unknown` as well — at most
+   * once a second per token, and never for a token seen retired. Only tokens signed by our key get
+   * here, so this costs the store at most one read a second per token ever minted.
    */
   check(botName: string, jti: string | null, nowMs: number, issuedAtMs?: number): BotTokenState {
+    try {
+      this.#store.syncChanges?.();
+    } catch {
+      // Others' changes cannot be read: what we hold may be stale.
+      return 'unavailable';
+    }
     if (this.#allStale || this.#staleBots.has(botName)) return 'unavailable';
+    // Not the rate-limited path below: a just-issued token must not be refused while its bot reloads.
+    if (this.#unappliedAll !== 0 || this.#unappliedBots.has(botName))
+      return jti === null || this.#retired.has(jti) ? 'revoked' : 'unknown';
     // Expiry is the verifier's (with clock tolerance); here only "is this the current token".
     const current = this.#current.get(botName);
     if (jti !== null && current?.jti === jti) return 'valid';
@@ -117,9 +139,17 @@ export class BotRegistry implements BotTokenGuard {
     return 'unknown';
   }
 
-  /** Re-reads one bot after `check()` said `unknown`. Never rejects. */
-  refresh(botName: string): Promise<void> {
-    return this.reloadBot(botName);
+  /**
+   * After `check()` said `unknown`: waits until the changes told for this bot (or for all bots) are
+   * applied, or, when none is, re-reads the bot. Never rejects; resolves early when a reload fails
+   * (`check()` then says `unavailable`).
+   */
+  async refresh(botName: string): Promise<void> {
+    if (!this.#unapplied(botName)) return this.reloadBot(botName);
+    // Each unapplied change has a reload queued or running behind it, so every round makes progress.
+    while (!this.#closed && !this.#allStale && !this.#staleBots.has(botName) && this.#unapplied(botName)) {
+      await new Promise<void>((resolve) => this.#reloadEndWaiters.push(resolve));
+    }
   }
 
   /** Buffers a use; written in batches by `flush()` (every `flushIntervalMs` and at close). */
@@ -188,12 +218,29 @@ export class BotRegistry implements BotTokenGuard {
     for (const waiters of this.#pending.values()) for (const settle of waiters) settle();
     this.#pending.clear();
     for (const settle of this.#fullWaiters.splice(0)) settle(new Error('The bot registry is closed.'));
+    this.#reloadEnded();
     await this.flush();
   }
 
+  /** Marks the change unapplied, then queues its reload (which may start reading at once). */
   #changed(change: StoreChange): void {
-    if (change.botName === ALL_BOTS) void this.#enqueueFull().catch(() => undefined);
-    else void this.reloadBot(change.botName);
+    const told = ++this.#changesTold;
+    if (change.botName === ALL_BOTS) {
+      this.#unappliedAll = told;
+      void this.#enqueueFull().catch(() => undefined);
+    } else {
+      this.#unappliedBots.set(change.botName, told);
+      void this.reloadBot(change.botName);
+    }
+  }
+
+  /** A change to this bot, or to all, was told and no reload begun after it is applied yet. */
+  #unapplied(botName: string): boolean {
+    return this.#unappliedAll !== 0 || this.#unappliedBots.has(botName);
+  }
+
+  #reloadEnded(): void {
+    for (const settle of this.#reloadEndWaiters.splice(0)) settle();
   }
 
   #health(up: boolean): void {
@@ -227,6 +274,7 @@ export class BotRegistry implements BotTokenGuard {
       while (!this.#closed && (this.#fullWanted || this.#pending.size > 0)) {
         if (this.#fullWanted) await this.#reloadAll();
         else await this.#reloadPending();
+        this.#reloadEnded();
       }
     } finally {
       this.#draining = false;
@@ -239,6 +287,7 @@ export class BotRegistry implements BotTokenGuard {
     this.#fullWaiters = [];
     const feedUpAtStart = this.#feedUp;
     const outages = this.#outages;
+    const toldAtStart = this.#changesTold;
     let tokens: BotTokenRecord[];
     try {
       tokens = await this.#store.listCurrentTokens();
@@ -256,6 +305,11 @@ export class BotRegistry implements BotTokenGuard {
     }
     this.#current.clear();
     for (const [botName, jti] of next) this.#current.set(botName, jti);
+    // Applied, in any case, every change told before the read began.
+    if (this.#unappliedAll <= toldAtStart) this.#unappliedAll = 0;
+    for (const [botName, told] of this.#unappliedBots) {
+      if (told <= toldAtStart) this.#unappliedBots.delete(botName);
+    }
     // Read while the feed was up and no outage since: nothing can have been missed.
     if (feedUpAtStart && this.#feedUp && outages === this.#outages) {
       this.#allStale = false;
@@ -268,6 +322,7 @@ export class BotRegistry implements BotTokenGuard {
   async #reloadPending(): Promise<void> {
     const batch = [...this.#pending];
     this.#pending.clear();
+    const toldAtStart = this.#changesTold;
     let tokens: Array<BotTokenRecord | null>;
     try {
       tokens = await Promise.all(batch.map(([botName]) => this.#store.getCurrentToken(botName)));
@@ -283,6 +338,7 @@ export class BotRegistry implements BotTokenGuard {
     batch.forEach(([botName], i) => {
       this.#apply(botName, tokens[i] ?? null);
       this.#staleBots.delete(botName);
+      if ((this.#unappliedBots.get(botName) ?? Infinity) <= toldAtStart) this.#unappliedBots.delete(botName);
     });
     if (this.#staleBots.size === 0) this.#retryMs = this.#minRetryMs;
     for (const [, waiters] of batch) for (const settle of waiters) settle();

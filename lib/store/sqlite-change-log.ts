@@ -4,13 +4,23 @@ import { ALL_BOTS } from './types.js';
 /** Rows of the `changes` log older than this are pruned; a reader further behind resyncs fully. */
 const CHANGE_RETENTION_MS = 60 * 60 * 1000;
 
+/** The statements of one connection, prepared once: `poll` runs before every bot-token check. */
+interface Statements {
+  dataVersion: Database.Statement<[], number>;
+  rowsAfter: Database.Statement<[number], { seq: number; botName: string }>;
+  prune: Database.Statement<[number]>;
+  insert: Database.Statement<[string, number]>;
+}
+
 /**
  * Tells one SQLite connection which bots other connections changed. Every write appends the bot's
  * name to the `changes` table (monotonic `seq`) in its own transaction; readers poll
  * `PRAGMA data_version`, which moves only when *another* connection commits, and read the new rows
- * only then — so an idle poll costs one pragma.
+ * only then — so an idle poll costs one pragma (a prepared statement: `db.pragma()` would compile
+ * it again on every call).
  */
 export class SqliteChangeLog {
+  #statements: Statements | undefined;
   /** data_version at the last poll. */
   #dataVersion = -1;
   /** Highest `seq` already accounted for. */
@@ -20,20 +30,28 @@ export class SqliteChangeLog {
 
   /** Takes the current position as the starting point: earlier changes are not replayed. */
   start(db: Database.Database): void {
-    this.#dataVersion = db.pragma('data_version', { simple: true }) as number;
+    this.#statements = {
+      dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+      rowsAfter: db.prepare<[number], { seq: number; botName: string }>(
+        'SELECT seq, bot_name AS botName FROM changes WHERE seq > ? ORDER BY seq',
+      ),
+      prune: db.prepare<[number]>('DELETE FROM changes WHERE at < ?'),
+      insert: db.prepare<[string, number]>('INSERT INTO changes (bot_name, at) VALUES (?, ?)'),
+    };
+    this.#dataVersion = this.#statements.dataVersion.get()!;
     // sqlite_sequence, not MAX(seq): the log may have been pruned empty.
     const row = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").get() as
       { seq: number } | undefined;
     this.#lastSeq = row?.seq ?? 0;
+    this.#ownSeqs.clear();
   }
 
   /** Appends a change row; call inside the writing transaction. Returns its `seq`. */
-  append(db: Database.Database, botName: string): number {
+  append(botName: string): number {
+    const { prune, insert } = this.#prepared();
     const now = Date.now();
-    db.prepare('DELETE FROM changes WHERE at < ?').run(now - CHANGE_RETENTION_MS);
-    return Number(
-      db.prepare('INSERT INTO changes (bot_name, at) VALUES (?, ?)').run(botName, now).lastInsertRowid,
-    );
+    prune.run(now - CHANGE_RETENTION_MS);
+    return Number(insert.run(botName, now).lastInsertRowid);
   }
 
   /** Records that our own committed row `seq` was already emitted, so `poll` skips it. */
@@ -44,12 +62,11 @@ export class SqliteChangeLog {
   }
 
   /** Bots changed by other connections since the last poll (`ALL_BOTS` after a pruned gap). */
-  poll(db: Database.Database): string[] {
-    const version = db.pragma('data_version', { simple: true }) as number;
+  poll(): string[] {
+    const { dataVersion, rowsAfter } = this.#prepared();
+    const version = dataVersion.get()!;
     if (version === this.#dataVersion) return [];
-    const rows = db
-      .prepare('SELECT seq, bot_name AS botName FROM changes WHERE seq > ? ORDER BY seq')
-      .all(this.#lastSeq) as Array<{ seq: number; botName: string }>;
+    const rows = rowsAfter.all(this.#lastSeq);
     this.#dataVersion = version;
     const first = rows[0];
     if (first === undefined) return [];
@@ -61,5 +78,10 @@ export class SqliteChangeLog {
       this.#lastSeq = seq;
     }
     return gap ? [ALL_BOTS] : [...changed];
+  }
+
+  #prepared(): Statements {
+    if (this.#statements === undefined) throw new Error('SqliteChangeLog: call start() first.');
+    return this.#statements;
   }
 }

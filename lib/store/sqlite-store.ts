@@ -25,13 +25,19 @@ import type {
 } from './types.js';
 import { ALL_BOTS } from './types.js';
 
-/** Failed polls in a row after which the store reports itself unhealthy (~1 s at 250 ms). */
+/**
+ * Failed timer polls in a row (with no successful `syncChanges` between) after which the store
+ * reports itself unhealthy (~1 s at 250 ms).
+ */
 const POLL_FAILURES_UNHEALTHY = 4;
 
 export interface SqliteStoreOptions {
   /** Absolute path of the database file; its directory is created if missing. */
   path: string;
-  /** How often other processes' writes are looked for, ms. Default 250. */
+  /**
+   * How often other processes' writes are looked for between requests, ms. Default 250. A bot-token
+   * check does not wait for it: the registry calls `syncChanges()` first.
+   */
   pollIntervalMs?: number;
   /** How long a write waits for another process's lock before failing with 503, ms. Default 5000. */
   busyTimeoutMs?: number;
@@ -40,7 +46,8 @@ export interface SqliteStoreOptions {
 /**
  * The embedded store: one SQLite file (WAL mode), shareable by several processes on one machine,
  * e.g. the app and the `jwt-gate` CLI. Writes are `BEGIN IMMEDIATE` transactions; each also appends
- * to a `changes` log that other processes find by polling the cheap `PRAGMA data_version`.
+ * to a `changes` log that other processes find by reading the cheap `PRAGMA data_version` — on a
+ * timer, and on demand (`syncChanges`) before every bot-token check.
  */
 export class SqliteStore implements BotStore {
   readonly kind = 'sqlite';
@@ -260,7 +267,7 @@ export class SqliteStore implements BotStore {
         .transaction(() => {
           const outcome = mutate(db);
           if (!outcome.changed) return { result: outcome.result, seq: null };
-          return { result: outcome.result, seq: this.#changeLog.append(db, botName) };
+          return { result: outcome.result, seq: this.#changeLog.append(botName) };
         })
         .immediate();
       if (seq !== null) {
@@ -273,17 +280,19 @@ export class SqliteStore implements BotStore {
     }
   }
 
-  /** Delivers changes committed by other connections since the last poll. */
-  #poll(): void {
+  /**
+   * Delivers the changes other connections (instances, the CLI) committed since the last look, now:
+   * their `onChange` listeners run before it returns. One cached `PRAGMA data_version` when nothing
+   * moved; the `changes` rows only when it did. Throws (`ERR_STORE_UNAVAILABLE` when the file is
+   * busy or unreadable) when it cannot tell: callers fail closed.
+   */
+  syncChanges(): void {
     if (this.#db === undefined) return;
     let changed: string[];
     try {
-      changed = this.#changeLog.poll(this.#db);
-    } catch {
-      // One failure may be transient (the file briefly locked); several in a row mean changes by
-      // other processes (a CLI revoke) may be missed: say so, so bot tokens fail closed.
-      if (++this.#pollFailures === POLL_FAILURES_UNHEALTHY) this.#health.emit(false);
-      return;
+      changed = this.#changeLog.poll();
+    } catch (error) {
+      throw this.#translate(error);
     }
     if (this.#pollFailures >= POLL_FAILURES_UNHEALTHY) {
       this.#changes.emit({ botName: ALL_BOTS });
@@ -291,6 +300,17 @@ export class SqliteStore implements BotStore {
     }
     this.#pollFailures = 0;
     for (const botName of changed) this.#changes.emit({ botName });
+  }
+
+  /** The timer's look for others' changes: keeps listeners current between requests, and health. */
+  #poll(): void {
+    try {
+      this.syncChanges();
+    } catch {
+      // One failure may be transient (the file briefly locked); several in a row mean changes by
+      // other processes (a CLI revoke) may be missed: say so, so bot tokens fail closed.
+      if (++this.#pollFailures === POLL_FAILURES_UNHEALTHY) this.#health.emit(false);
+    }
   }
 
   #open(): Database.Database {

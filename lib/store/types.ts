@@ -106,6 +106,15 @@ export interface BotStore {
   listAudit(opts?: ListAuditOptions): Promise<AuditEntry[]>;
   /** Subscribes to changes, including those made by other processes. Returns the unsubscribe. */
   onChange(listener: (change: StoreChange) => void): () => void;
+  /**
+   * Delivers changes committed by other connections now: their `onChange` listeners run before it
+   * returns. Synchronous and cheap, as the bot registry calls it before every bot-token check, so a
+   * token revoked or replaced anywhere is refused on the very next request. Throws when the store
+   * cannot be read (the check then fails closed). SQLite only (one `PRAGMA data_version` when
+   * nothing changed); PostgreSQL delivers as its notifications arrive, and the memory store has no
+   * other connections.
+   */
+  syncChanges?(): void;
   /** PostgreSQL only: `false` when the change-notification connection is lost, `true` when back. */
   onHealth?(listener: (healthy: boolean) => void): () => void;
 }
