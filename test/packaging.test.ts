@@ -131,6 +131,7 @@ describe('package: the packed tarball in a bare Express app', function () {
             withToken: 200,
             user: 'jane',
             clientId: AUDIENCE,
+            missingDriver: { code: 'ERR_CONFIG_INVALID', namesInstall: true, fileWritten: false },
           });
         });
       }
@@ -163,10 +164,14 @@ function consumerApp(file: 'app.mjs' | 'app.cjs'): string {
   const load =
     file === 'app.mjs'
       ? `import express from 'express';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createJwtGate } from 'jwt-gate';
 import { resolveOptions } from 'jwt-gate/config';
 `
       : `const express = require('express');
+const { generateKeyPairSync } = require('node:crypto');
+const { existsSync } = require('node:fs');
 const { createJwtGate } = require('jwt-gate');
 const { resolveOptions } = require('jwt-gate/config');
 `;
@@ -195,11 +200,25 @@ async function main() {
       withToken: withToken.status,
       user: body.user,
       clientId: resolved.authenticationConfiguration.clientId,
+      missingDriver: await withoutDriver(options),
     }));
   } finally {
     server.closeAllConnections();
     server.close();
     await gate.close();
+  }
+}
+
+// Bot tokens on SQLite without better-sqlite3 installed: a ConfigError that says what to install.
+async function withoutDriver(options) {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const rsaprivateKey = privateKey.export({ type: 'pkcs8', format: 'pem' });
+  try {
+    const gate = await createJwtGate({ ...options, jwtTokenConfiguration: { rsaprivateKey }, database: { url: 'sqlite:./data/bots.db' } });
+    await gate.close();
+    return { code: 'started' };
+  } catch (err) {
+    return { code: err.code, namesInstall: String(err.message).includes('npm install better-sqlite3'), fileWritten: existsSync('./data') };
   }
 }
 main().catch((err) => {

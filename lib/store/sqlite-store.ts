@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { ConfigError, JwtGateError, conflict, notFound } from '../errors.js';
 import { Listeners } from './listeners.js';
+import { loadDriver } from './load-driver.js';
 import {
   AUDIT_COLUMNS,
   BOT_COLUMNS,
@@ -57,6 +58,8 @@ export class SqliteStore implements BotStore {
   /** Polls failed in a row; from POLL_FAILURES_UNHEALTHY on, changes by others may be missed. */
   #pollFailures = 0;
   #db: Database.Database | undefined;
+  /** The driver module, loaded by `init()`. */
+  #driver: typeof Database | undefined;
   #poller: NodeJS.Timeout | undefined;
   readonly #changeLog = new SqliteChangeLog();
 
@@ -64,20 +67,21 @@ export class SqliteStore implements BotStore {
     this.#options = { pollIntervalMs: 250, busyTimeoutMs: 5000, ...options };
   }
 
-  init(): Promise<void> {
-    if (this.#db !== undefined) return Promise.resolve();
+  /** Loads the driver (`better-sqlite3`, an optional peer dependency), opens the file, migrates it. */
+  async init(): Promise<void> {
+    if (this.#db !== undefined) return;
+    const driver = (this.#driver ??= await loadDriver<typeof Database>('better-sqlite3'));
+    if (this.#db !== undefined) return;
     const { path, busyTimeoutMs, pollIntervalMs } = this.#options;
     let db: Database.Database;
     try {
       mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path, { timeout: busyTimeoutMs });
+      db = new driver(path, { timeout: busyTimeoutMs });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      return Promise.reject(
-        new ConfigError(`${DATABASE_URL_FIELD}: cannot open the SQLite file "${path}" (${reason}).`, {
-          cause: error,
-        }),
-      );
+      throw new ConfigError(`${DATABASE_URL_FIELD}: cannot open the SQLite file "${path}" (${reason}).`, {
+        cause: error,
+      });
     }
     try {
       db.pragma('journal_mode = WAL');
@@ -86,12 +90,11 @@ export class SqliteStore implements BotStore {
       this.#changeLog.start(db);
     } catch (error) {
       db.close();
-      return Promise.reject(this.#translate(error));
+      throw this.#translate(error);
     }
     this.#db = db;
     this.#poller = setInterval(() => this.#poll(), pollIntervalMs);
     this.#poller.unref();
-    return Promise.resolve();
   }
 
   close(): Promise<void> {
@@ -321,7 +324,8 @@ export class SqliteStore implements BotStore {
   #translate(error: unknown): Error {
     if (error instanceof JwtGateError) return error;
     if (
-      error instanceof Database.SqliteError &&
+      this.#driver !== undefined &&
+      error instanceof this.#driver.SqliteError &&
       /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/.test(error.code)
     ) {
       return storeUnavailable('SQLite', error);
