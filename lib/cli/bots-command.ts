@@ -7,7 +7,7 @@ import { loadKeySet } from '../keys/load-key-set.js';
 import { openStore } from '../store/open-store.js';
 import { EXPIRY_CHOICES } from '../tokens/expiry.js';
 import { mintToken } from '../tokens/mint-token.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
 
 /** The configuration file used when neither `--config` nor `JWT_GATE_CONFIG` names one. */
 export const DEFAULT_CONFIG_PATH = 'example-app/conf/jwt-gate.yaml';

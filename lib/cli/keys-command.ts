@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { generateKeyFiles } from '../keys/generate-key-files.js';
 import type { GeneratedKeyFiles } from '../keys/generate-key-files.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
 
 interface GenerateOptions {
   out: string;

@@ -4,16 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerBotsCommands } from './bots-command.js';
+import type { CliIo, RegisterCommands } from './cli-io.js';
 import { registerKeysCommands } from './keys-command.js';
-
-/** Where the CLI writes; tests pass their own. */
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-/** Adds one subcommand group to the program. Actions throw on failure; `main` reports it. */
-export type RegisterCommands = (program: Command, io: CliIo) => void;
 
 const COMMAND_GROUPS: readonly RegisterCommands[] = [registerKeysCommands, registerBotsCommands];
 

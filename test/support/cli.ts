@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { CliIo } from '../../lib/cli/main.js';
+import type { CliIo } from '../../lib/cli/cli-io.js';
 import { main } from '../../lib/cli/main.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
