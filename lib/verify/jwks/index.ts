@@ -1,10 +1,7 @@
 /** Remote JWKS key sources: hardened fetching, parsing and caching of a key server's keys. */
 export { RemoteJwksSource } from './remote-jwks-source.js';
-export type {
-  KeysChangedListener,
-  RemoteJwksSourceHealth,
-  RemoteJwksSourceOptions,
-} from './remote-jwks-source.js';
+export type { KeysChangedListener, RemoteJwksSourceHealth } from './remote-jwks-source.js';
+export type { RemoteJwksSourceOptions } from './remote-jwks-options.js';
 export { cacheLifetimeSeconds } from './cache-lifetime.js';
 export type { CacheLifetimeBounds } from './cache-lifetime.js';
 export { fetchJwks } from './fetch-jwks.js';

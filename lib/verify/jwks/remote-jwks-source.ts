@@ -1,5 +1,5 @@
 /**
- * A remote JWKS key source that survives abuse and outages (DESIGN.md §2.9): one fetch in flight,
+ * A remote JWKS key source that survives abuse and outages (docs/security.md): one fetch in flight,
  * a cooldown for unknown `kid`s, `Cache-Control` honoured within bounds, bounded stale-if-error,
  * a backoff while the key server fails. Every instance keeps its own state: one source's
  * slowness or flood never touches another.
@@ -14,21 +14,7 @@ import { countKeysFor, onlyKeyFor, replaceKeySet } from './key-set.js';
 import type { KeySet } from './key-set.js';
 import { fetchJwks } from './fetch-jwks.js';
 import { MissingKids } from './missing-kids.js';
-import { validateRemoteJwksOptions } from './validate-options.js';
-
-/** Options of {@link RemoteJwksSource}. */
-export interface RemoteJwksSourceOptions {
-  /** The JWKS URL (`http:` or `https:`). */
-  url: string;
-  /** Token algorithms this source accepts; keys fit for none of them are ignored. */
-  algorithms: AsymmetricAlgorithm[];
-  /** Fetch limits and cache lifetimes (`verificationConfiguration.jwks`). */
-  fetch: JwksFetchConfiguration;
-  /** Clock, ms since the epoch. Default `Date.now`. Tests inject one to skip cooldowns without sleeping. */
-  now?: () => number;
-  /** Label of the source (e.g. its issuer). Default: the URL. */
-  name?: string;
-}
+import { type RemoteJwksSourceOptions, validateRemoteJwksOptions } from './remote-jwks-options.js';
 
 /** A snapshot of a source's state, for health endpoints and logs. */
 export interface RemoteJwksSourceHealth {

@@ -1,10 +1,24 @@
 /**
- * Start-up checks of a remote key source's options: a mistake here stops the start with a
- * message naming the field, instead of surfacing later as 401s or 503s.
+ * The options of a remote key source and their start-up checks: a mistake here stops the start
+ * with a message naming the field, instead of surfacing later as 401s or 503s.
  */
 import { ASYMMETRIC_ALGORITHM_SET } from '../../config/algorithms.js';
+import type { AsymmetricAlgorithm, JwksFetchConfiguration } from '../../config/types.js';
 import { ConfigError } from '../../errors.js';
-import type { RemoteJwksSourceOptions } from './remote-jwks-source.js';
+
+/** Options of a `RemoteJwksSource`. */
+export interface RemoteJwksSourceOptions {
+  /** The JWKS URL (`http:` or `https:`). */
+  url: string;
+  /** Token algorithms this source accepts; keys fit for none of them are ignored. */
+  algorithms: AsymmetricAlgorithm[];
+  /** Fetch limits and cache lifetimes (`verificationConfiguration.jwks`). */
+  fetch: JwksFetchConfiguration;
+  /** Clock, ms since the epoch. Default `Date.now`. Tests inject one to skip cooldowns without sleeping. */
+  now?: () => number;
+  /** Label of the source (e.g. its issuer). Default: the URL. */
+  name?: string;
+}
 
 /** Throws `ConfigError` for an unusable option; returns the parsed URL. */
 export function validateRemoteJwksOptions(options: RemoteJwksSourceOptions): URL {
