@@ -10,8 +10,7 @@ import { InvalidTokenError, ServiceUnavailableError } from '../../errors.js';
 import { cacheLifetimeSeconds } from './cache-lifetime.js';
 import { importVerificationKeys } from './import-verification-keys.js';
 import type { VerificationKey } from './import-verification-keys.js';
-import { countKeysFor, onlyKeyFor, replaceKeySet } from './key-set.js';
-import type { KeySet } from './key-set.js';
+import { countKeysFor, type FetchedKeys, onlyKeyFor, replaceFetchedKeys } from './fetched-keys.js';
 import { fetchJwks } from './fetch-jwks.js';
 import { MissingKids } from './missing-kids.js';
 import { type RemoteJwksSourceOptions, validateRemoteJwksOptions } from './remote-jwks-options.js';
@@ -61,7 +60,7 @@ export class RemoteJwksSource {
   private readonly listeners = new Set<KeysChangedListener>();
   private readonly missingKids = new MissingKids();
 
-  private keySet: KeySet | null = null;
+  private fetched: FetchedKeys | null = null;
   private keysFetchedAt: number | null = null;
   /** Keys are fresh before this (ms), then usable while refreshes fail until `staleUntil`. */
   private freshUntil = 0;
@@ -98,13 +97,13 @@ export class RemoteJwksSource {
    * (then call {@link getKey}). Synchronous and allocation-free: the per-request fast path.
    */
   getKeySync(kid: string | undefined, alg: string): KeyObject | undefined {
-    const keySet = this.keySet;
-    if (keySet === null || !this.servableWithoutFetch(this.now())) return undefined;
+    const fetched = this.fetched;
+    if (fetched === null || !this.servableWithoutFetch(this.now())) return undefined;
     if (kid !== undefined) {
-      const entry = keySet.byKid.get(kid);
+      const entry = fetched.byKid.get(kid);
       return entry !== undefined && entry.algorithms.has(alg) ? entry.key : undefined;
     }
-    return onlyKeyFor(keySet, alg);
+    return onlyKeyFor(fetched, alg);
   }
 
   /**
@@ -140,7 +139,7 @@ export class RemoteJwksSource {
     } catch (err) {
       const after = this.now();
       // Stale-if-error: the old keys keep serving until their window ends.
-      const key = this.keySet !== null && after < this.staleUntil ? this.pick(kid, alg) : undefined;
+      const key = this.fetched !== null && after < this.staleUntil ? this.pick(kid, alg) : undefined;
       if (key !== undefined) return key;
       throw this.unavailable(after, err);
     }
@@ -162,17 +161,17 @@ export class RemoteJwksSource {
 
   health(): RemoteJwksSourceHealth {
     const now = this.now();
-    const usable = this.keySet !== null && now < this.staleUntil;
+    const usable = this.fetched !== null && now < this.staleUntil;
     return {
       url: this.url,
       healthy: usable,
-      keyCount: usable && this.keySet !== null ? this.keySet.all.length : 0,
+      keyCount: usable && this.fetched !== null ? this.fetched.all.length : 0,
       lastFetchAt: this.lastAttemptAt,
       keysAgeSeconds:
         this.keysFetchedAt === null ? null : Math.max(0, Math.floor((now - this.keysFetchedAt) / 1000)),
       lastError: this.lastError,
       fetchCount: this.fetches,
-      stale: this.keySet !== null && now >= this.freshUntil,
+      stale: this.fetched !== null && now >= this.freshUntil,
     };
   }
 
@@ -191,29 +190,29 @@ export class RemoteJwksSource {
     this.abortInFlight?.abort();
     this.listeners.clear();
     this.missingKids.clear();
-    this.keySet = null;
+    this.fetched = null;
   }
 
   private servableWithoutFetch(now: number): boolean {
     // Past freshness, serve stale only while a refresh is not allowed (failure backoff).
-    return this.keySet !== null && (now < this.freshUntil || (now < this.staleUntil && now < this.retryAt));
+    return this.fetched !== null && (now < this.freshUntil || (now < this.staleUntil && now < this.retryAt));
   }
 
   /** The key to use, `undefined` when none (yet); throws when the token cannot match any key. */
   private pick(kid: string | undefined, alg: string): KeyObject | undefined {
-    const keySet = this.keySet;
-    if (keySet === null) return undefined;
+    const fetched = this.fetched;
+    if (fetched === null) return undefined;
     if (kid === undefined) {
-      const fitting = countKeysFor(keySet, alg);
+      const fitting = countKeysFor(fetched, alg);
       if (fitting > 1) {
         throw new InvalidTokenError(
           'ERR_TOKEN_KEY_UNKNOWN',
           `the token has no kid and ${this.url} publishes ${fitting} keys for ${describe(alg)}`,
         );
       }
-      return onlyKeyFor(keySet, alg);
+      return onlyKeyFor(fetched, alg);
     }
-    const entry = keySet.byKid.get(kid);
+    const entry = fetched.byKid.get(kid);
     if (entry === undefined) return undefined;
     if (!entry.algorithms.has(alg)) {
       throw new InvalidTokenError(
@@ -260,8 +259,8 @@ export class RemoteJwksSource {
   }
 
   private store(keys: readonly VerificationKey[], lifetimeSeconds: number, fetchedAt: number): void {
-    const { keySet, removedKids } = replaceKeySet(this.keySet, keys);
-    this.keySet = keySet;
+    const { fetched, removedKids } = replaceFetchedKeys(this.fetched, keys);
+    this.fetched = fetched;
     this.keysFetchedAt = fetchedAt;
     // Freshness counts from when the request started (conservative, like RFC 9111 §4.2.3).
     this.freshUntil = fetchedAt + lifetimeSeconds * 1000;
