@@ -1,7 +1,8 @@
 /** `jwt-gate keys …`: make the RSA key pair that signs bot tokens. */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { generateKeyFiles } from '../keys/generate-key-files.js';
+import { MIN_RSA_BITS } from '../config/algorithms.js';
+import { generateKeyFiles, MAX_GENERATED_RSA_BITS } from '../keys/generate-key-files.js';
 import type { GeneratedKeyFiles } from '../keys/generate-key-files.js';
 import type { CliIo } from './cli-io.js';
 
@@ -22,7 +23,12 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
         'the files the OpenMetadata openssl commands produce',
     )
     .requiredOption('--out <dir>', 'directory to write the key files to (created with mode 0700)')
-    .option('--bits <n>', 'RSA key size in bits (2048-16384)', parseBits, 2048)
+    .option(
+      '--bits <n>',
+      `RSA key size in bits (${MIN_RSA_BITS}-${MAX_GENERATED_RSA_BITS})`,
+      parseBits,
+      MIN_RSA_BITS,
+    )
     .option('--force', 'replace existing key files (invalidates every token signed with the old key)')
     .action(async (options: GenerateOptions) => {
       const files = await generateKeyFiles(options.out, {
@@ -35,8 +41,8 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
 
 function parseBits(value: string): number {
   const bits = Number(value);
-  if (!/^\d+$/.test(value) || bits < 2048 || bits > 16384) {
-    throw new InvalidArgumentError('Use an integer from 2048 to 16384.');
+  if (!/^\d+$/.test(value) || bits < MIN_RSA_BITS || bits > MAX_GENERATED_RSA_BITS) {
+    throw new InvalidArgumentError(`Use an integer from ${MIN_RSA_BITS} to ${MAX_GENERATED_RSA_BITS}.`);
   }
   return bits;
 }

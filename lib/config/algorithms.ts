@@ -12,5 +12,11 @@ export const ASYMMETRIC_ALGORITHMS = [
   'ES512',
 ] as const;
 
+/**
+ * Smallest RSA modulus accepted anywhere, in bits: our own keys, keys fetched from a JWKS, and the
+ * key of every RSA signature checked (RFC 7518 §3.3 requires 2048; NIST SP 800-131A).
+ */
+export const MIN_RSA_BITS = 2048;
+
 /** `ASYMMETRIC_ALGORITHMS` as a set, for per-request lookups. */
 export const ASYMMETRIC_ALGORITHM_SET: ReadonlySet<string> = new Set(ASYMMETRIC_ALGORITHMS);

@@ -10,9 +10,13 @@ import { generateKeyPair, randomBytes } from 'node:crypto';
 import { link, lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { MIN_RSA_BITS } from '../config/algorithms.js';
 import { ConfigError } from '../errors.js';
 
 const generateRsaKeyPair = promisify(generateKeyPair);
+
+/** Largest RSA modulus `generateKeyFiles()` makes, in bits; the smallest, and the default, is MIN_RSA_BITS. */
+export const MAX_GENERATED_RSA_BITS = 16384;
 
 /** File names written by `generateKeyFiles()`. */
 export const KEY_FILE_NAMES = {
@@ -52,10 +56,10 @@ export async function generateKeyFiles(
   dir: string,
   options: GenerateKeyFilesOptions = {},
 ): Promise<GeneratedKeyFiles> {
-  const bits = options.bits ?? 2048;
-  if (!Number.isInteger(bits) || bits < 2048 || bits > 16384) {
+  const bits = options.bits ?? MIN_RSA_BITS;
+  if (!Number.isInteger(bits) || bits < MIN_RSA_BITS || bits > MAX_GENERATED_RSA_BITS) {
     throw new ConfigError(
-      `bits: ${String(bits)} is not a supported RSA key size: use an integer from 2048 to 16384 (default 2048).`,
+      `bits: ${String(bits)} is not a supported RSA key size: use an integer from ${MIN_RSA_BITS} to ${MAX_GENERATED_RSA_BITS} (default ${MIN_RSA_BITS}).`,
     );
   }
   const force = options.force ?? false;

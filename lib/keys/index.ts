@@ -6,4 +6,4 @@ export { publicJwk, publicJwks, jwkThumbprint } from './public-jwk.js';
 export type { RsaPublicJwk } from './public-jwk.js';
 export { generateKeyFiles, KEY_FILE_NAMES } from './generate-key-files.js';
 export type { GenerateKeyFilesOptions, GeneratedKeyFiles } from './generate-key-files.js';
-export { MIN_RSA_BITS } from './parse-key.js';
+export { MIN_RSA_BITS } from '../config/algorithms.js';

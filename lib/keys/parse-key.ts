@@ -5,12 +5,10 @@
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { MIN_RSA_BITS } from '../config/algorithms.js';
 import { GENERATE_KEYS_HINT, keyError } from './key-error.js';
 import { fieldName } from './read-key-material.js';
 import type { KeyMaterial } from './read-key-material.js';
-
-/** RSA keys below this size are refused (NIST SP 800-131A). */
-export const MIN_RSA_BITS = 2048;
 
 type Encoded = { kind: 'pem'; text: string; label: string } | { kind: 'der'; der: Buffer };
 
@@ -62,7 +60,7 @@ export function parsePrivateKey(material: KeyMaterial): KeyObject {
 
 /**
  * Parses a public key; refuses private keys (a public-key field is often shared), non-RSA, short
- * and unreadable keys. `shortKeyFix` says what to do about a key under 2048 bits.
+ * and unreadable keys. `shortKeyFix` says what to do about a key under MIN_RSA_BITS.
  */
 export function parsePublicKey(material: KeyMaterial, shortKeyFix: string = GENERATE_KEYS_HINT): KeyObject {
   const where = describeSource(material);

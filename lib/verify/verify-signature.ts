@@ -1,14 +1,12 @@
 /**
  * JWS signature verification with node:crypto (RFC 7518 §3.3–3.5). The algorithm decides which
- * kind of key may be used, and the key must be of that kind: an RSA key of at least 2048 bits for
- * RS* and PS*, an EC key on the algorithm's curve for ES*. Symmetric (HS*) algorithms and secret keys
- * are never used, so a public key can never be mistaken for an HMAC secret (RFC 8725 §2.1).
+ * kind of key may be used, and the key must be of that kind: an RSA key of at least MIN_RSA_BITS
+ * (2048) for RS* and PS*, an EC key on the algorithm's curve for ES*. Symmetric (HS*) algorithms and
+ * secret keys are never used, so a public key can never be mistaken for an HMAC secret (RFC 8725 §2.1).
  */
 
 import { type KeyObject, type VerifyKeyObjectInput, constants, verify } from 'node:crypto';
-
-/** Smallest RSA modulus accepted, in bits (RFC 7518 §3.3). */
-export const MIN_RSA_MODULUS_BITS = 2048;
+import { MIN_RSA_BITS } from '../config/algorithms.js';
 
 interface RsaRule {
   readonly family: 'rsa';
@@ -124,7 +122,7 @@ function prepareRsa(
   // An "rsa-pss" key may only make PSS signatures (RFC 8017 §8.1 key restriction).
   if (type !== 'rsa' && !(type === 'rsa-pss' && rule.pssSaltLength !== undefined)) return null;
   const bits = key.asymmetricKeyDetails?.modulusLength;
-  if (bits === undefined || bits < MIN_RSA_MODULUS_BITS) return null;
+  if (bits === undefined || bits < MIN_RSA_BITS) return null;
   // RFC 8017 §8.2.2 / §8.1.2: the signature is exactly as long as the modulus.
   if (signature.length !== Math.ceil(bits / 8)) return null;
   const data = Buffer.from(signingInput, 'utf8');

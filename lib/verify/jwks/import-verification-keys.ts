@@ -5,6 +5,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
+import { MIN_RSA_BITS } from '../../config/algorithms.js';
 import type { AsymmetricAlgorithm } from '../../config/types.js';
 
 /** A key ready for verification. */
@@ -23,9 +24,6 @@ export interface ImportedKeys {
   /** Entries skipped as unfit (encryption, symmetric, weak, wrong alg, private, duplicate…). */
   ignored: number;
 }
-
-/** Smallest RSA modulus accepted, bits (NIST SP 800-131A; RFC 7518 §3.3 requires ≥ 2048). */
-export const MIN_RSA_BITS = 2048;
 
 const RSA_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 const EC_ALGORITHM_BY_CURVE: Readonly<Record<string, string>> = {

@@ -6,5 +6,5 @@ export { cacheLifetimeSeconds } from './cache-lifetime.js';
 export type { CacheLifetimeBounds } from './cache-lifetime.js';
 export { fetchJwks } from './fetch-jwks.js';
 export type { JwksFetchLimits, JwksResponse } from './fetch-jwks.js';
-export { importVerificationKeys, MIN_RSA_BITS } from './import-verification-keys.js';
+export { importVerificationKeys } from './import-verification-keys.js';
 export type { ImportedKeys, VerificationKey } from './import-verification-keys.js';
