@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler, Router } from 'express';
+import { JWKS_PATHS } from '../keys/jwks-paths.js';
 import type { KeySet } from '../keys/key-set.js';
 import { publicJwk } from '../keys/public-jwk.js';
 import { type PublicRoute, publicRouter } from './router-helpers.js';
-
-/** Both paths the reference serves its JWKS at (relative to where the router is mounted). */
-export const JWKS_PATHS = ['/api/v1/config/jwks', '/api/v1/system/config/jwks'] as const;
 
 export interface JwksRouterOptions {
   /** `Cache-Control: public, max-age=…` for consumers, seconds. Default 300. */

@@ -1,6 +1,6 @@
 import type { AsymmetricAlgorithm, ResolvedConfig } from '../config/types.js';
 import { ConfigError } from '../errors.js';
-import { JWKS_PATHS } from '../http/jwks-router.js';
+import { JWKS_PATHS } from '../keys/jwks-paths.js';
 import type { KeySet } from '../keys/key-set.js';
 import { RemoteJwksSource } from './jwks/remote-jwks-source.js';
 import type { KeySource } from './key-source.js';
@@ -21,7 +21,8 @@ export interface KeySources {
 
 /**
  * One key source per `publicKeyUrls` entry plus our own keys, each bound to its issuer(s),
- * audience and algorithms (DESIGN §2.2). Our own JWKS URL, when listed, maps to the local keys.
+ * audience and algorithms, so that a token is judged only by the keys and rules of the issuer it
+ * names (docs/security.md). Our own JWKS URL, when listed, maps to the local keys.
  * Two sources claiming one issuer is a configuration error: a token must have exactly one judge.
  */
 export function buildKeySources(
