@@ -8,7 +8,7 @@ import { loadConfig } from '../lib/config/load-config.js';
 import { resolveOptions } from '../lib/config/resolve-options.js';
 import type { ResolvedConfig } from '../lib/config/types.js';
 
-/** The reference YAML of DESIGN.md §1, verbatim. */
+/** The reference YAML (docs/configuration.md#the-reference-yaml), verbatim. */
 const REFERENCE_YAML = `
 jwtTokenConfiguration:
   rsapublicKeyFilePath: \${RSA_PUBLIC_KEY_FILE_PATH:-"./conf/public_key.der"}
@@ -38,7 +38,7 @@ airflowConfiguration:          # the pipeline service the server calls with a bo
 
 const EXAMPLE_APP_YAML = resolve('example-app/conf/jwt-gate.yaml');
 
-/** Every default of DESIGN.md §1 and ours, as the YAML path resolves them. */
+/** Every default of the reference YAML and ours, as the YAML path resolves them. */
 const DEFAULT_BLOCKS = {
   jwtTokenConfiguration: {
     rsapublicKeyFilePath: './conf/public_key.der',
@@ -138,7 +138,7 @@ function assertRefused(text: string, env: NodeJS.ProcessEnv, ...patterns: RegExp
 }
 
 describe('loadConfig', () => {
-  it('loads the reference YAML of DESIGN.md with the reference defaults', () => {
+  it('loads the reference YAML with the reference defaults', () => {
     const config = load(REFERENCE_YAML);
     assert.deepEqual(blocksOf(config), DEFAULT_BLOCKS);
     assert.equal(config.baseDir, process.cwd());

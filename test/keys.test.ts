@@ -65,7 +65,7 @@ function signsAndVerifies(keys: KeySet): void {
 }
 
 describe('lib/keys', function () {
-  let dir: string; // the openssl-made key pair (the DESIGN.md commands) and variants of it
+  let dir: string; // the openssl-made key pair (the reference's openssl commands, example-app/README.md) and variants of it
   let generated: GeneratedKeyFiles; // a second key pair, made by generateKeyFiles
   const at = (name: string): string => join(dir, name);
   const b64 = (name: string): string => readFileSync(at(name)).toString('base64');

@@ -1,5 +1,5 @@
 /**
- * "Fails on the very next request, on every instance" (DESIGN §2.3) on SQLite: two gates, each
+ * "Fails on the very next request, on every instance" (docs/security.md#revocation) on SQLite: two gates, each
  * with its own connection to one file, and no sleep between a revoke on one and a request on the
  * other. Their timer polls run once a minute, so only the check's own look at the file can help.
  */

@@ -6,7 +6,7 @@ export interface BotRegistryOptions {
   store: BotStore;
   /**
    * Called with the `jti` of a token that stopped being its bot's current one (replaced, revoked,
-   * bot deleted), so cached verifications of it can be dropped (`gate.forgetTokenId`).
+   * bot deleted), so cached verifications of it can be dropped at once.
    */
   onTokenRetired?: (jti: string) => void;
   /** How often buffered `last used at` times are written to the store, ms. Default 10000. */
@@ -31,7 +31,7 @@ const MAX_TRACKED_TOKENS = 10_000;
 
 /**
  * Which token is each bot's current one, held in memory so the per-request check is two lookups
- * (DESIGN §2.3). Warmed from the store at `init()`, then kept current by the store's change
+ * (docs/security.md#revocation). Warmed from the store at `init()`, then kept current by the store's change
  * notifications — this instance's writes at once; other instances' before the next check when the
  * store can deliver them on demand (`syncChanges`, SQLite), else within its delivery time
  * (PostgreSQL). A bot with a change told but not yet re-read is `unknown`, never answered from the

@@ -72,7 +72,7 @@ export interface BotServiceOptions {
 }
 
 /**
- * The bot lifecycle (DESIGN §2.3, §2.4): bots, their one current token, and its revocation. Each
+ * The bot lifecycle (docs/security.md, "Revocation" and "Secrets shown once"): bots, their one current token, and its revocation. Each
  * change is audited by the store in the same transaction; tokens are shown once, when minted.
  * Callers are responsible for authorisation (the bots router admits admins only, never bots).
  */

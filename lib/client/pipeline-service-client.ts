@@ -75,7 +75,7 @@ const GENERATE_TOKEN = 'generate a token for ingestion-bot in Settings → Bots 
  * @throws ConfigError naming the field (and the env var that fed it).
  * @example
  *   const pipelines = createPipelineServiceClient(config.airflowConfiguration, {
- *     tokenProvider: () => gate.mintBotToken('ingestion-bot'),
+ *     tokenProvider: async () => (await gate.bots.generateToken('ingestion-bot', 'OneHour', 'system')).JWTToken,
  *   });
  *   await pipelines.triggerPipeline('sample_data');
  */

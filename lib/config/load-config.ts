@@ -21,7 +21,7 @@ export interface ConfigSource {
 }
 
 /**
- * Loads the OpenMetadata-style YAML configuration (DESIGN.md §1 plus jwt-gate's additions):
+ * Loads the OpenMetadata-style YAML configuration (docs/configuration.md#the-reference-yaml, plus jwt-gate's additions):
  * substitutes `${VAR}` / `${VAR:-default}` value by value, fills defaults (a key the file leaves
  * out still honours its environment variable, e.g. `SERVER_PORT`), and validates everything.
  *

@@ -1,6 +1,6 @@
 /**
  * The bot store contract: bots and their tokens, persisted. A token itself is never stored, only
- * its `jti`, a SHA-256 hash and its last 4 characters (DESIGN.md §2.4: secrets are shown once).
+ * its `jti`, a SHA-256 hash and its last 4 characters (docs/security.md#secrets-shown-once).
  */
 
 /** A bot: a machine principal (ingestion, Airflow, scripts) that authenticates with a bot token. */
