@@ -2,19 +2,20 @@
  * The Settings → Bots page in a real headless Chromium against the real example app, its real
  * development SSO (oidc-provider) and the real bot API: an admin signs in with authorization code
  * + PKCE, generates, regenerates and revokes a token for `ingestion-bot` (each checked against the
- * protected API from Node), creates and deletes a bot, and a non-admin is shown "Admins only".
+ * protected API from Node), creates and deletes a bot, and a non-admin is shown "Admins only". The
+ * layout is checked at 1280 px and on a 420 px phone, and the tab's icon never hits authentication.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import type { Locator, Page } from 'playwright-core';
 import request from 'supertest';
 import { startExample, type RunningExample } from '../example-app/start.js';
 import { ConfigError } from '../lib/errors.js';
 import { createBotsPageRouter } from '../lib/http/bots-page/index.js';
-import { launchChromium, type RunningChromium } from './support/browser.js';
+import { DESKTOP_VIEWPORT, launchChromium, type RunningChromium } from './support/browser.js';
 
 const ARTIFACTS = path.resolve('test-artifacts');
 
@@ -27,6 +28,16 @@ describe('Settings → Bots page (headless Chromium)', function () {
   const browserProblems: string[] = [];
   /** The first token generated for ingestion-bot, checked again after it is replaced. */
   let firstToken = '';
+  /**
+   * `<path> <status>` of each icon request the app answered. Browsers fetch the tab's icon outside
+   * the page (Playwright sees neither the request nor the response), so it is recorded here.
+   */
+  const iconRequests: string[] = [];
+  const recordIconRequests: RequestHandler = (req, res, next) => {
+    if (/favicon/i.test(req.path))
+      res.on('finish', () => iconRequests.push(`${req.originalUrl} ${res.statusCode}`));
+    next();
+  };
 
   before(async function () {
     keysDir = mkdtempSync(path.join(tmpdir(), 'jwt-gate-bots-page-'));
@@ -37,7 +48,17 @@ describe('Settings → Bots page (headless Chromium)', function () {
       RSA_PUBLIC_KEY_FILE_PATH: path.join(keysDir, 'public_key.der'),
     };
     [app, chromium] = await Promise.all([
-      startExample({ port: 0, ssoPort: 0, databaseUrl: 'memory:', env }),
+      startExample({
+        port: 0,
+        ssoPort: 0,
+        databaseUrl: 'memory:',
+        env,
+        // The example's own public router (the Bots page), behind a recorder of icon requests.
+        publicRouters: (config) => {
+          const { authority, clientId, callbackUrl } = config.authenticationConfiguration;
+          return [recordIconRequests, createBotsPageRouter({ authority, clientId, callbackUrl })];
+        },
+      }),
       launchChromium(),
     ]);
     page = await chromium.newPage();
@@ -105,6 +126,29 @@ describe('Settings → Bots page (headless Chromium)', function () {
     assert.equal((await fetch(`${app.url}/settings/bots`, { method: 'POST' })).status, 405);
   });
 
+  it('links its own icon, so the browser never asks the app root for /favicon.ico (401 there)', async function () {
+    const fresh = await chromium.newPage(); // a fresh context: no icon cached yet
+    const failures: string[] = [];
+    fresh.on('console', (message) => {
+      if (message.type() === 'error') failures.push(`console: ${message.text()} (${message.location().url})`);
+    });
+    fresh.on('response', (response) => {
+      if (response.status() >= 400) failures.push(`${response.status()} ${response.url()}`);
+    });
+    fresh.on('requestfailed', (req) => failures.push(`failed: ${req.url()}`));
+    iconRequests.length = 0;
+    try {
+      await fresh.goto(`${app.url}/settings/bots`);
+      await byTestId(fresh, 'signed-out').waitFor();
+      await waitUntil(() => iconRequests.length > 0, 'the browser to fetch the tab icon');
+      await fresh.evaluate(() => new Promise((resolve) => setTimeout(resolve, 200))); // let a failure reach the console
+      assert.deepEqual(failures, [], 'nothing failed while the page loaded');
+      assert.deepEqual(iconRequests, ['/settings/bots/favicon.svg 200']);
+    } finally {
+      await fresh.context().close();
+    }
+  });
+
   it('lets the admin sign in and generate a token for ingestion-bot that the API accepts', async function () {
     await byTestId(page, 'sign-in').click();
     await signInAtSso(page, 'admin', 'admin');
@@ -124,7 +168,12 @@ describe('Settings → Bots page (headless Chromium)', function () {
 
     await byTestId(page, 'copy-token').click();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
-    assert.equal(await row.getByTestId('bot-token').innerText(), `…${token.slice(-4)}`);
+    await assertText(row.getByTestId('bot-token'), `…${token.slice(-4)}`); // the table was redrawn
+    assert.equal(
+      await row.getByTestId('expiry-select').inputValue(),
+      '7',
+      'the chosen expiry stays selected',
+    );
     assert.equal(await row.getByTestId('token-last-used').innerText(), 'Never');
 
     assert.equal(await apiStatus(token), 200);
@@ -132,6 +181,66 @@ describe('Settings → Bots page (headless Chromium)', function () {
     await byTestId(page, 'admin-view').waitFor();
     assert.equal(await byTestId(page, 'new-token-panel').isHidden(), true, 'the token is shown only once');
     assert.equal(await botRow(page, 'ingestion-bot').getByTestId('token-last-used').innerText(), 'now');
+  });
+
+  it('fits the bots table, Actions column included, inside its card at 1280 px', async function () {
+    await page.setViewportSize(DESKTOP_VIEWPORT);
+    // Right edges, rounded: the card, the Actions header, then each row's actions cell.
+    // (No helper function inside evaluate: tsx's name-keeping wrapper does not exist in the page.)
+    const [cardRight, actionsHeaderRight, ...actionCellsRight] = await page.evaluate(() => {
+      const table = document.querySelector('[data-testid="bots-table"]')!;
+      return [
+        table.closest('.card')!,
+        table.querySelector('th.actions-col')!,
+        ...Array.from(table.querySelectorAll('td.row-actions')),
+      ].map((element) => Math.round(element.getBoundingClientRect().right));
+    });
+    const layout = JSON.stringify({ cardRight, actionsHeaderRight, actionCellsRight });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'bots-page-1280.png'), fullPage: true });
+    assert.ok(actionsHeaderRight! <= cardRight!, `the Actions header ends inside the card: ${layout}`);
+    assert.ok(
+      actionCellsRight.length === 1 && actionCellsRight.every((right) => right <= cardRight!),
+      `each row's actions end inside the card: ${layout}`,
+    );
+  });
+
+  it('at 420 px: no sideways scrolling, a one-line brand, and Generate and Revoke within reach', async function () {
+    await page.setViewportSize({ width: 420, height: 900 });
+    try {
+      const layout = await page.evaluate(() => ({
+        pageWidth: document.documentElement.scrollWidth,
+        viewportWidth: window.innerWidth,
+        brandLines: document.querySelector('.topbar .product')!.getClientRects().length,
+      }));
+      await page.screenshot({ path: path.join(ARTIFACTS, 'bots-page-420.png'), fullPage: true });
+      assert.ok(layout.pageWidth <= layout.viewportWidth, `the page is ${layout.pageWidth} px wide`);
+      assert.equal(layout.brandLines, 1, '"jwt-gate" is not broken over two lines');
+
+      const row = botRow(page, 'ingestion-bot');
+      let revokeCentre = { x: 0, y: 0 };
+      for (const id of ['generate-token', 'revoke-token']) {
+        // Scrolled to by moving the page down only, as a thumb would: on screen, and not covered?
+        const reach = await row.getByTestId(id).evaluate((button) => {
+          window.scrollBy(0, button.getBoundingClientRect().top - window.innerHeight / 2);
+          const box = button.getBoundingClientRect();
+          const centre = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+          const onTop = document.elementFromPoint(centre.x, centre.y) === button;
+          return { left: Math.round(box.left), right: Math.round(box.right), onTop, centre };
+        });
+        assert.ok(
+          reach.left >= 0 && reach.right <= 420,
+          `${id} within the screen's width: ${JSON.stringify(reach)}`,
+        );
+        assert.equal(reach.onTop, true, `${id} can be tapped: ${JSON.stringify(reach)}`);
+        revokeCentre = reach.centre;
+      }
+      // A tap where Revoke is on the screen (no scrolling by Playwright) asks for a confirmation.
+      await page.mouse.click(revokeCentre.x, revokeCentre.y);
+      assert.equal(await byTestId(page, 'confirm-title').innerText(), 'Revoke the token of ingestion-bot?');
+      await byTestId(page, 'confirm-cancel').click(); // the next test still needs the token
+    } finally {
+      await page.setViewportSize(DESKTOP_VIEWPORT);
+    }
   });
 
   it('regenerates after a confirmation, and the old token is refused at once', async function () {
@@ -249,6 +358,11 @@ describe('createBotsPageRouter()', function () {
     assert.match(page.text, /<script type="module" src="\/admin\/bots\/bots-page\.js"><\/script>/);
     assert.doesNotMatch(page.text, /%[A-Z_]+%/, 'every placeholder is filled');
     await request(app).get('/admin/bots/callback').expect(200, page.text);
+    assert.match(page.text, /<link rel="icon" href="\/admin\/bots\/favicon\.svg" type="image\/svg\+xml" \/>/);
+    await request(app)
+      .get('/admin/bots/favicon.svg')
+      .expect(200)
+      .expect('Content-Type', /^image\/svg\+xml/);
     const config = await request(app).get('/admin/bots/config.json').expect(200);
     assert.deepEqual(config.body, {
       authority: options.authority,
@@ -303,6 +417,15 @@ async function waitForNewToken(page: Page, previous: string): Promise<string> {
     return value !== undefined && value !== '' && value !== prev;
   }, previous);
   return byTestId(page, 'new-token').inputValue();
+}
+
+/** Polls a condition of this process (e.g. what the app recorded) until it holds. */
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function botRow(page: Page, name: string): Locator {

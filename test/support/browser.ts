@@ -12,6 +12,9 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
+/** The viewport of every new page: a laptop screen. Tests of narrow screens set their own and restore this. */
+export const DESKTOP_VIEWPORT = { width: 1280, height: 900 } as const;
+
 /** Where Debian's package puts the browser. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -28,7 +31,7 @@ const CHROMIUM_ARGS = [
 
 export interface RunningChromium {
   browser: Browser;
-  /** A page in a fresh context (its own cookies and storage), with clipboard access granted. */
+  /** A page in a fresh context (its own cookies and storage), `DESKTOP_VIEWPORT`, clipboard access granted. */
   newPage(): Promise<Page>;
   /** Closes every context and the browser. */
   close(): Promise<void>;
@@ -54,7 +57,7 @@ export async function launchChromium(): Promise<RunningChromium> {
     browser,
     async newPage() {
       const context = await browser.newContext({
-        viewport: { width: 1280, height: 900 },
+        viewport: { ...DESKTOP_VIEWPORT },
         permissions: ['clipboard-read', 'clipboard-write'],
       });
       contexts.push(context);

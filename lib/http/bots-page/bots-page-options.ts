@@ -5,7 +5,7 @@ export interface BotsPageOptions {
   /**
    * Where the page lives, relative to where the router is mounted. Default `/settings/bots`.
    * The router serves `<basePath>`, `<basePath>/callback`, `<basePath>/config.json` and the
-   * page's scripts and styles under `<basePath>/`.
+   * page's scripts, styles and icon under `<basePath>/`.
    */
   basePath?: string;
   /** The SSO's issuer URL (`authenticationConfiguration.authority`); discovery is read from it. */

@@ -20,11 +20,12 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 const TYPES: Readonly<Record<string, string>> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
 };
 
 /**
  * Everything the page needs, keyed by path below `basePath`: the HTML (at `''` and `/callback`),
- * `/config.json`, the page's scripts and styles, and the `oidc-client-ts` browser bundle from
+ * `/config.json`, the page's scripts, styles and icon, and the `oidc-client-ts` browser bundle from
  * node_modules at a versioned path. Read at router creation; a missing file is a start-up error.
  */
 export function loadPageAssets(options: ResolvedBotsPageOptions): Map<string, PageAsset> {

@@ -1,7 +1,17 @@
 // The admin view: the bots table with its per-bot actions, the one-time token panel and the
 // "Create bot" form.
 import { ApiError } from './api.js';
-import { byTestId, confirmAction, dateCell, formatDate, formatRelative, h, setMessage, show } from './dom.js';
+import {
+  byTestId,
+  confirmAction,
+  dateCell,
+  dateTime,
+  formatDate,
+  formatRelative,
+  h,
+  setMessage,
+  show,
+} from './dom.js';
 
 /** The expiry choices, as sent on the wire (`JWTTokenExpiry`), with their labels. */
 const EXPIRY_CHOICES = [
@@ -27,6 +37,9 @@ export function createBotsView({ api, notify, fail }) {
   const panel = byTestId('new-token-panel');
   const form = byTestId('create-bot-form');
   const createError = byTestId('create-error');
+  const columnLabels = Array.from(byTestId('bots-table').tHead.rows[0].cells, (th) => th.textContent.trim());
+  /** The expiry picked in each bot's row: `refresh()` redraws the rows, the choice must survive it. */
+  const chosenExpiry = new Map();
 
   byTestId('copy-token').addEventListener('click', copyToken);
   byTestId('dismiss-token').addEventListener('click', hideToken);
@@ -43,16 +56,19 @@ export function createBotsView({ api, notify, fail }) {
 
   function botRow(bot) {
     const token = bot.token ?? null;
+    const selected = chosenExpiry.get(bot.name) ?? DEFAULT_EXPIRY;
     const expiry = h(
       'select',
-      { testid: 'expiry-select', 'aria-label': `Token expiry for ${bot.name}` },
-      EXPIRY_CHOICES.map(([value, label]) =>
-        h('option', { value, selected: value === DEFAULT_EXPIRY }, label),
-      ),
+      {
+        testid: 'expiry-select',
+        'aria-label': `Token expiry for ${bot.name}`,
+        onchange: (event) => chosenExpiry.set(bot.name, event.target.value),
+      },
+      EXPIRY_CHOICES.map(([value, label]) => h('option', { value, selected: value === selected }, label)),
     );
     const run = (action) => () => action().catch(fail);
 
-    return h(
+    const row = h(
       'tr',
       { testid: 'bot-row', dataset: { botName: bot.name } },
       h(
@@ -68,55 +84,68 @@ export function createBotsView({ api, notify, fail }) {
       ),
       h(
         'td',
-        { testid: 'bot-token' },
+        { class: 'token', testid: 'bot-token' },
         token === null
           ? h('span', { class: 'muted' }, 'No token')
           : h('code', { class: 'last4', title: 'Last 4 characters of the token' }, `…${token.last4}`),
       ),
-      dateCell('token-issued', token?.issuedAt, token ? formatDate(token.issuedAt) : '—'),
+      dateCell('token-issued', token?.issuedAt, token ? dateTime(token.issuedAt) : '—'),
       dateCell('token-expires', token?.expiresAt, expiresText(token)),
       dateCell('token-last-used', token?.lastUsedAt, token ? formatRelative(token.lastUsedAt, 'Never') : '—'),
       h(
         'td',
         { class: 'row-actions' },
+        // Two groups that wrap as wholes: the table fits its card, and a narrow screen stacks them.
         h(
-          'span',
-          { class: 'generate' },
-          expiry,
+          'div',
+          { class: 'row-actions-groups' },
           h(
-            'button',
-            {
-              type: 'button',
-              class: 'button primary small',
-              testid: 'generate-token',
-              onclick: run(() => generateToken(bot, expiry.value)),
-            },
-            token ? 'Regenerate' : 'Generate token',
+            'span',
+            { class: 'action-group' },
+            expiry,
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'button primary small',
+                testid: 'generate-token',
+                onclick: run(() => generateToken(bot, expiry.value)),
+              },
+              token ? 'Regenerate' : 'Generate token',
+            ),
           ),
-        ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'button subtle small',
-            testid: 'revoke-token',
-            disabled: token === null,
-            onclick: run(() => revokeToken(bot)),
-          },
-          'Revoke',
-        ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'button danger-outline small',
-            testid: 'delete-bot',
-            onclick: run(() => deleteBot(bot)),
-          },
-          'Delete',
+          h(
+            'span',
+            { class: 'action-group' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'button subtle small',
+                testid: 'revoke-token',
+                disabled: token === null,
+                onclick: run(() => revokeToken(bot)),
+              },
+              'Revoke',
+            ),
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'button danger-outline small',
+                testid: 'delete-bot',
+                onclick: run(() => deleteBot(bot)),
+              },
+              'Delete',
+            ),
+          ),
         ),
       ),
     );
+    // On a narrow screen the rows are stacked cards and the header is hidden: each cell shows its
+    // column's name itself (CSS `attr(data-label)`).
+    for (const [i, cell] of Array.from(row.cells).entries()) cell.dataset.label = columnLabels[i] ?? '';
+    return row;
   }
 
   async function generateToken(bot, expiry) {
@@ -155,6 +184,7 @@ export function createBotsView({ api, notify, fail }) {
     });
     if (!remove) return;
     await api.deleteBot(bot.name);
+    chosenExpiry.delete(bot.name);
     if (panel.dataset.botName === bot.name) hideToken();
     notify(`Bot ${bot.name} deleted.`);
     await refresh();
@@ -219,6 +249,6 @@ export function createBotsView({ api, notify, fail }) {
 function expiresText(token) {
   if (!token) return '—';
   if (token.expiresAt === null || token.expiresAt === undefined) return 'Never';
-  const text = formatDate(token.expiresAt);
-  return token.expiresAt <= Date.now() ? `Expired ${text}` : text;
+  const when = dateTime(token.expiresAt);
+  return token.expiresAt <= Date.now() ? ['Expired ', when] : when;
 }

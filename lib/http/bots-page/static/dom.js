@@ -47,6 +47,28 @@ export function formatDate(ms, fallback = '—') {
   return typeof ms === 'number' ? dateFormat.format(new Date(ms)) : fallback;
 }
 
+/**
+ * `formatDate(ms)` as a `<span>` that may wrap between the date and the time, never inside either
+ * (`8 Nov 2026,` / `14:03`), so a date column can be narrow without breaking a date apart.
+ */
+export function dateTime(ms) {
+  const parts = dateFormat.formatToParts(new Date(ms));
+  const time = parts.findIndex((part) => part.type === 'hour');
+  const text = (from, to) =>
+    parts
+      .slice(from, to)
+      .map((part) => part.value)
+      .join('');
+  if (time < 1) return h('span', { class: 'nowrap' }, text(0)); // a locale with the time first
+  return h(
+    'span',
+    {},
+    h('span', { class: 'nowrap' }, text(0, time).trimEnd()),
+    ' ',
+    h('span', { class: 'nowrap' }, text(time)),
+  );
+}
+
 /** `3 minutes ago`, `in 7 days`; `fallback` for null. */
 export function formatRelative(ms, fallback = '—', now = Date.now()) {
   if (typeof ms !== 'number') return fallback;
@@ -62,10 +84,13 @@ export function formatRelative(ms, fallback = '—', now = Date.now()) {
   return relativeFormat.format(0, 'second');
 }
 
-/** A date cell: the date, with the exact ISO time as a tooltip. */
-export function dateCell(testid, ms, text) {
+/**
+ * A date cell: `content` (text or nodes) in one `<span>` (the stacked layout on narrow screens
+ * places it as a single item beside its label), the exact ISO time as a tooltip.
+ */
+export function dateCell(testid, ms, content) {
   const title = typeof ms === 'number' ? new Date(ms).toISOString() : undefined;
-  return h('td', { class: 'date', testid, title }, text);
+  return h('td', { class: 'date', testid, title }, h('span', {}, content));
 }
 
 /**
