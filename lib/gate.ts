@@ -23,7 +23,7 @@ import { NO_BOTS, type BotTokenGuard } from './verify/bot-token-guard.js';
 import { buildKeySources } from './verify/build-key-sources.js';
 import type { Principal } from './verify/principal.js';
 import { createPrincipalPolicy } from './verify/resolve-principal.js';
-import { TokenVerifier } from './verify/token-verifier.js';
+import { TokenVerifier } from './verify/verify-token.js';
 import { VerifiedTokenCache } from './verify/verified-token-cache.js';
 
 /** Things a gate may be handed instead of building them (tests, custom stores). */

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import { BearerError, InvalidTokenError, MissingTokenError } from '../errors.js';
 import { extractBearerToken } from '../verify/extract-token.js';
 import type { Principal } from '../verify/principal.js';
-import type { TokenVerifier } from '../verify/token-verifier.js';
+import type { TokenVerifier } from '../verify/verify-token.js';
 import { reshapeRequest } from './reshape-request.js';
 
 export interface AuthenticateOptions {
@@ -18,8 +18,8 @@ export interface AuthenticateOptions {
 
 /**
  * The authentication middleware: the data path of a request, top to bottom.
- * public route? (answered here) → extract the bearer token (RFC 6750) → verify (cache, or route by `iss` to one
- * source's Passport strategy) → `req.user` → next. Failures go to `next(err)` as typed errors
+ * public route? (answered here) → extract the bearer token (RFC 6750) → verify (`TokenVerifier.verify`
+ * in lib/verify/verify-token.ts) → `req.user` → next. Failures go to `next(err)` as typed errors
  * carrying status, code and `WWW-Authenticate`.
  */
 export function createAuthenticate(options: AuthenticateOptions): RequestHandler {

@@ -1,3 +1,6 @@
+import { InvalidTokenError, type JwtGateError, ServiceUnavailableError } from '../errors.js';
+import type { Principal } from './principal.js';
+
 /**
  * Outcome of the revocation check of one of our own bot tokens. `unknown`: the token is newer than
  * the bot's current token as this instance knows it (minted a moment ago on another instance) —
@@ -23,3 +26,77 @@ export const NO_BOTS: BotTokenGuard = {
   check: () => 'revoked',
   noteUse: () => {},
 };
+
+/**
+ * The token-state check: `BOT` tokens count only while they are their bot's current token, so that
+ * revoking or replacing one takes effect on its next use; other tokens pass. Answered synchronously
+ * from the guard; only a token newer than the bot's current token as this instance knows it
+ * (minted a moment ago on another instance) waits for one re-read of that bot. A guard that
+ * throws, or says `unavailable`, fails closed with 503.
+ */
+export function checkTokenState(
+  principal: Principal,
+  guard: BotTokenGuard,
+  now: () => number,
+  done: (err: JwtGateError | null, principal?: Principal) => void,
+): void {
+  if (principal.tokenType !== 'BOT') {
+    done(null, principal);
+    return;
+  }
+  const iat = principal.claims.iat;
+  let error: JwtGateError | null;
+  try {
+    const state = guard.check(
+      principal.subject,
+      principal.tokenId,
+      now(),
+      typeof iat === 'number' ? iat * 1000 : undefined,
+    );
+    if (state === 'unknown' && guard.refresh !== undefined) {
+      guard
+        .refresh(principal.subject)
+        .then(() =>
+          stateError(principal, guard.check(principal.subject, principal.tokenId, now()), guard, now),
+        )
+        .then(
+          (err) => (err === null ? done(null, principal) : done(err)),
+          (cause: unknown) => done(storeUnavailable(cause)),
+        );
+      return;
+    }
+    error = stateError(principal, state, guard, now);
+  } catch (cause) {
+    error = storeUnavailable(cause);
+  }
+  if (error === null) done(null, principal);
+  else done(error);
+}
+
+/** Null (and a noted use) when the token is current, else the error. */
+function stateError(
+  principal: Principal,
+  state: BotTokenState,
+  guard: BotTokenGuard,
+  now: () => number,
+): JwtGateError | null {
+  if (state === 'valid') {
+    if (principal.tokenId !== null) guard.noteUse(principal.tokenId, now());
+    return null;
+  }
+  if (state === 'unavailable') return storeUnavailable();
+  // `revoked`, or still `unknown` after re-reading the bot.
+  return new InvalidTokenError(
+    'ERR_TOKEN_REVOKED',
+    'This bot token has been revoked or replaced; generate a new one.',
+  );
+}
+
+function storeUnavailable(cause?: unknown): ServiceUnavailableError {
+  return new ServiceUnavailableError(
+    'ERR_STORE_UNAVAILABLE',
+    'Bot token state cannot be checked right now; try again shortly.',
+    undefined,
+    cause === undefined ? undefined : { cause },
+  );
+}
