@@ -13,8 +13,8 @@
 // The gate: middleware, guards, companion routers, minting.
 export { createJwtGate } from './gate.js';
 export type { JwtGate, JwtGateDependencies, PassportStrategy } from './gate.js';
-export { requireAdmin, requireClaims, requirePrincipal } from './http/guards.js';
-export type { HealthReport } from './http/health-router.js';
+export { requireAdmin, requireClaims, requirePrincipal } from './http/middleware/guards.js';
+export type { HealthReport } from './http/routes/health-router.js';
 
 // Who made the request (`req.user`).
 export type { Principal } from './verify/principal.js';

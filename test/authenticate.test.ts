@@ -200,7 +200,7 @@ for (const verifyMode of MODES) {
           `no scratch symbol left: ${symbols.join(', ')}`,
         );
         // Express changed the request's prototype, so V8 would build a new hidden class for every
-        // property added to it (see lib/http/reshape-request.ts); in dictionary mode it does not.
+        // property added to it (see lib/http/middleware/reshape-request.ts); in dictionary mode it does not.
         assert.equal(fast, false, 'the request is a dictionary-mode object');
       });
 

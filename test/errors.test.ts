@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import express from 'express';
 import request from 'supertest';
-import { createErrorHandler } from '../lib/http/error-handler.js';
+import { createErrorHandler } from '../lib/http/middleware/error-handler.js';
 import { InvalidTokenError, MissingTokenError, ServiceUnavailableError } from '../lib/errors.js';
 
 describe('error rendering', function () {

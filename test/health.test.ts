@@ -11,7 +11,7 @@ import type { JwtGateOptions } from '../lib/config/types.js';
 import { loadConfig } from '../lib/config/load-config.js';
 import { ConfigError } from '../lib/errors.js';
 import { createJwtGate, type JwtGate } from '../lib/gate.js';
-import { createHealthRouter, HEALTH_PATH, type HealthReport } from '../lib/http/health-router.js';
+import { createHealthRouter, HEALTH_PATH, type HealthReport } from '../lib/http/routes/health-router.js';
 import { Listeners } from '../lib/store/listeners.js';
 import { MemoryStore } from '../lib/store/memory-store.js';
 import type { BotTokenGuard } from '../lib/verify/bot-token-guard.js';

@@ -3,7 +3,7 @@ import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { ConfigError } from '../lib/errors.js';
-import { createPublicPathMatcher } from '../lib/http/public-paths.js';
+import { createPublicPathMatcher } from '../lib/http/middleware/public-paths.js';
 
 const PUBLIC = [
   '/api/v1/config/jwks',

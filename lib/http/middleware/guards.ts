@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
-import { InsufficientScopeError, MissingTokenError } from '../errors.js';
-import type { Principal } from '../verify/principal.js';
+import { InsufficientScopeError, MissingTokenError } from '../../errors.js';
+import type { Principal } from '../../verify/principal.js';
 
 /**
  * A route guard: lets the request through when `allowed(req.user)` holds, else 403

@@ -11,7 +11,7 @@
  * Anything that is not public requires a token — when in doubt, the answer is "not public".
  */
 
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../errors.js';
 
 /** The parts of a request the matcher reads; an Express request fits. */
 export interface PublicPathRequest {

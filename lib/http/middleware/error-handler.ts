@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
-import { ApiError, HttpError } from '../errors.js';
+import { ApiError, HttpError } from '../../errors.js';
 
 /**
  * Renders jwt-gate's errors as `{"code": status, "message": …, "errorCode": "ERR_…"}` with their

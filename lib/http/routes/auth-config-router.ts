@@ -1,6 +1,6 @@
 import type { Router } from 'express';
-import type { AuthenticationConfiguration } from '../config/types.js';
-import { type PublicRoute, publicRouter } from './router-helpers.js';
+import type { AuthenticationConfiguration } from '../../config/types.js';
+import { type PublicRoute, publicRouter } from './public-routes.js';
 
 export const AUTH_CONFIG_PATH = '/api/v1/system/config/auth';
 

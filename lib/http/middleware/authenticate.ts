@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
-import { BearerError, InvalidTokenError, MissingTokenError } from '../errors.js';
-import { extractBearerToken } from '../verify/extract-token.js';
-import type { Principal } from '../verify/principal.js';
-import type { TokenVerifier } from '../verify/verify-token.js';
+import { BearerError, InvalidTokenError, MissingTokenError } from '../../errors.js';
+import { extractBearerToken } from '../../verify/extract-token.js';
+import type { Principal } from '../../verify/principal.js';
+import type { TokenVerifier } from '../../verify/verify-token.js';
 import { reshapeRequest } from './reshape-request.js';
 
 export interface AuthenticateOptions {

@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
-import { MIN_HEALTH_TOKEN_LENGTH } from '../config/schema.js';
-import { ConfigError, type JwtGateError } from '../errors.js';
-import { extractBearerToken } from '../verify/extract-token.js';
-import type { KeySourceHealth } from '../verify/key-source.js';
-import type { Principal } from '../verify/principal.js';
-import { type PublicRoute, publicRouter } from './router-helpers.js';
+import { MIN_HEALTH_TOKEN_LENGTH } from '../../config/schema.js';
+import { ConfigError, type JwtGateError } from '../../errors.js';
+import { extractBearerToken } from '../../verify/extract-token.js';
+import type { KeySourceHealth } from '../../verify/key-source.js';
+import type { Principal } from '../../verify/principal.js';
+import { type PublicRoute, publicRouter } from './public-routes.js';
 
 export const HEALTH_PATH = '/api/v1/system/health';
 

@@ -1,10 +1,10 @@
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
-import type { BotService } from '../bots/bot-service.js';
-import { ApiError, badRequest } from '../errors.js';
-import { isPlainObject } from '../config/apply-defaults.js';
-import { requireAdmin } from './guards.js';
-import { createErrorHandler } from './error-handler.js';
-import { methodNotAllowed, securityHeaders } from './router-helpers.js';
+import type { BotService } from '../../bots/bot-service.js';
+import { ApiError, badRequest } from '../../errors.js';
+import { isPlainObject } from '../../config/apply-defaults.js';
+import { requireAdmin } from '../middleware/guards.js';
+import { createErrorHandler } from '../middleware/error-handler.js';
+import { methodNotAllowed, securityHeaders } from '../router-helpers.js';
 
 /** Largest JSON body the bot API reads. */
 const BODY_LIMIT = '16kb';
@@ -15,7 +15,7 @@ export interface BotsRouterOptions {
 }
 
 /**
- * The bot API (DESIGN §3), admins only — a person listed in `adminPrincipals`, never a bot token,
+ * The bot API (docs/bots.md), admins only — a person listed in `adminPrincipals`, never a bot token,
  * whatever its name. Mount it after `gate.authenticate`; without it every route answers 401.
  * Every route guards itself, so the router can be mounted at the root next to the app's routes.
  *

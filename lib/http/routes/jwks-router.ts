@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { RequestHandler, Router } from 'express';
-import { JWKS_PATHS } from '../keys/jwks-paths.js';
-import type { KeySet } from '../keys/key-set.js';
-import { publicJwk } from '../keys/public-jwk.js';
-import { type PublicRoute, publicRouter } from './router-helpers.js';
+import { JWKS_PATHS } from '../../keys/jwks-paths.js';
+import type { KeySet } from '../../keys/key-set.js';
+import { publicJwk } from '../../keys/public-jwk.js';
+import { type PublicRoute, publicRouter } from './public-routes.js';
 
 export interface JwksRouterOptions {
   /** `Cache-Control: public, max-age=…` for consumers, seconds. Default 300. */

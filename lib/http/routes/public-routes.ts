@@ -1,0 +1,50 @@
+import express, { type RequestHandler, type Router } from 'express';
+import { methodNotAllowed, securityHeaders } from '../router-helpers.js';
+
+/** A public, read-only route: exact paths (relative to the mount point) and their GET handler. */
+export interface PublicRoute {
+  readonly paths: readonly string[];
+  readonly handle: RequestHandler;
+}
+
+/**
+ * The GET/HEAD handlers of public routes by exact path (`basePath` + route path), each sending
+ * helmet's headers first.
+ */
+export function publicRouteHandlers(
+  routes: readonly PublicRoute[],
+  basePath = '',
+): Map<string, RequestHandler> {
+  const handlers = new Map<string, RequestHandler>();
+  for (const route of routes) {
+    for (const path of route.paths) {
+      handlers.set(basePath + path, function servePublicRoute(req, res, next) {
+        securityHeaders(req, res, (err?: unknown) => (err ? next(err) : route.handle(req, res, next)));
+      });
+    }
+  }
+  return handlers;
+}
+
+/**
+ * Serves public routes from one middleware: an exact, case-sensitive lookup of `req.path` (no
+ * router layers to walk on every protected request), GET/HEAD with helmet's headers, 405 for
+ * other methods, anything else passed on untouched.
+ */
+export function servePublicRoutes(routes: readonly PublicRoute[]): RequestHandler {
+  const handlers = publicRouteHandlers(routes);
+  const refuse = methodNotAllowed('GET, HEAD');
+  return function jwtGatePublicRoutes(req, res, next) {
+    const handle = handlers.get(req.path);
+    if (handle === undefined) next();
+    else if (req.method === 'GET' || req.method === 'HEAD') handle(req, res, next);
+    else securityHeaders(req, res, (err?: unknown) => (err ? next(err) : refuse(req, res, next)));
+  };
+}
+
+/** One public route as a mountable Router (for apps that want only that route). */
+export function publicRouter(route: PublicRoute): Router {
+  const router = express.Router({ caseSensitive: true, strict: true });
+  router.use(servePublicRoutes([route]));
+  return router;
+}
