@@ -39,7 +39,7 @@ class WaitingCheck {
  *
  * A check costs no clock reading and nothing beyond its own record: an earlier version read the
  * clock twice per check and kept the checks in a `Set`, and made every young-generation collection
- * promote about a third more under load (see README, Performance).
+ * promote about a third more under load (bench/README.md).
  */
 export class SignatureOffload {
   /** Checks on the pool, oldest first. */

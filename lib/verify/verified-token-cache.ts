@@ -18,12 +18,12 @@ export interface CachedVerification {
 }
 
 /**
- * Verified-token cache (DESIGN §2.10): keyed on a SHA-256 of the exact token string, so no two
- * tokens can share an entry (fast-jwt's cache keyed on parts and collided). Bounded LRU. An entry
- * never outlives the token's `exp`, nor the key that verified it: a hit counts only while the
- * source still holds that very key object (a key rotated out, or one whose cache lifetime ran out
- * and must be re-fetched, sends the token through full verification again). Callers only add
- * tokens that are valid now, never a not-yet-valid one.
+ * Verified-token cache (docs/design.md, docs/security.md): keyed on a SHA-256 of the exact token
+ * string, so no two tokens can share an entry (fast-jwt's cache keyed on parts and collided).
+ * Bounded LRU. An entry never outlives the token's `exp`, nor the key that verified it: a hit
+ * counts only while the source still holds that very key object (a key rotated out, or one whose
+ * cache lifetime ran out and must be re-fetched, sends the token through full verification
+ * again). Callers only add tokens that are valid now, never a not-yet-valid one.
  *
  * Tokens that never come back cost nothing here (fast-jwt's cache makes them slower): a token is
  * looked up only once it has been verified before, and stored on its second verification. Which
