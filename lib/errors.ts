@@ -32,6 +32,7 @@ export type JwtGateErrorCode =
   | 'ERR_PRINCIPAL_INVALID'
   // authenticated but not allowed (403 insufficient_scope)
   | 'ERR_FORBIDDEN'
+  | 'ERR_INSUFFICIENT_SCOPE'
   // dependencies down (503)
   | 'ERR_KEYS_UNAVAILABLE'
   | 'ERR_STORE_UNAVAILABLE'
@@ -103,6 +104,8 @@ export class HttpError extends JwtGateError {
 export class BearerError extends HttpError {
   readonly error: BearerErrorCode | undefined;
   readonly description: string;
+  /** The challenge's `scope` (RFC 6750 §3): for `insufficient_scope`, the scopes required. */
+  scope: string | undefined;
 
   constructor(
     status: number,
@@ -123,6 +126,7 @@ export class BearerError extends HttpError {
     if (this.error !== undefined) {
       params.push(`error="${this.error}"`, `error_description="${quote(this.description)}"`);
     }
+    if (this.scope !== undefined) params.push(`scope="${quote(this.scope)}"`);
     this.headers['WWW-Authenticate'] = `Bearer ${params.join(', ')}`;
     return this;
   }
@@ -154,10 +158,17 @@ export class InvalidTokenError extends BearerError {
   }
 }
 
-/** 403 insufficient_scope: authenticated, but not allowed here. */
+/**
+ * 403 insufficient_scope: authenticated, but not allowed here. `scope`: the scopes the route
+ * requires, space-separated, sent in the challenge (RFC 6750 §3.1).
+ */
 export class InsufficientScopeError extends BearerError {
-  constructor(description: string, code: JwtGateErrorCode = 'ERR_FORBIDDEN') {
+  constructor(description: string, code: JwtGateErrorCode = 'ERR_FORBIDDEN', scope?: string) {
     super(403, 'insufficient_scope', code, description);
+    if (scope !== undefined) {
+      this.scope = scope;
+      this.setRealm('jwt-gate');
+    }
   }
 }
 

@@ -222,7 +222,7 @@ export async function createJwtGate(
       isPublic,
       publicHandlers: publicRouteHandlers(publicRoutes, basePath),
       realm,
-      anonymous: noAuth ? anonymousPrincipal() : null,
+      anonymous: noAuth ? anonymousPrincipal(auth.defaultScopes) : null,
     }),
     requireAdmin: requireAdmin(realm),
     errorHandler: createErrorHandler(),
@@ -266,9 +266,10 @@ function withoutRemoteSources(config: ResolvedConfig): ResolvedConfig {
 
 /**
  * `no-auth`'s caller: let through, but never an admin — so nobody can mint or revoke bot tokens
- * without signing in (a token minted then would outlive the switch to a real SSO).
+ * without signing in (a token minted then would outlive the switch to a real SSO). It holds the
+ * SSO's `defaultScopes`, as a person signing in with an ID token would.
  */
-function anonymousPrincipal(): Principal {
+function anonymousPrincipal(scopes: readonly string[]): Principal {
   return Object.freeze({
     name: 'anonymous',
     email: null,
@@ -279,6 +280,7 @@ function anonymousPrincipal(): Principal {
     subject: 'anonymous',
     source: 'no-auth',
     tokenId: null,
+    scopes: Object.freeze([...scopes]),
     expiresAt: null,
     claims: Object.freeze(Object.create(null) as Record<string, unknown>),
   });

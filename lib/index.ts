@@ -13,7 +13,14 @@
 // The gate: middleware, guards, companion routers, minting.
 export { createJwtGate } from './gate.js';
 export type { JwtGate, JwtGateDependencies, PassportStrategy } from './gate.js';
-export { requireAdmin, requireClaims, requirePrincipal } from './http/middleware/guards.js';
+export {
+  requireAdmin,
+  requireAnyScope,
+  requireClaims,
+  requirePrincipal,
+  requireScopes,
+} from './http/middleware/guards.js';
+export type { ScopeGuardOptions } from './http/middleware/guards.js';
 export type { HealthReport } from './http/routes/health-router.js';
 
 // Who made the request (`req.user`).

@@ -58,6 +58,8 @@ const DEFAULT_BLOCKS = {
     callbackUrl: '',
     jwtPrincipalClaims: ['email', 'preferred_username', 'sub'],
     jwtPrincipalClaimsMapping: [],
+    defaultScopes: [],
+    scopeClaim: '',
   },
   authorizerConfiguration: {
     adminPrincipals: ['admin'],

@@ -33,6 +33,8 @@ function jwksApp(keySet: KeySet) {
       callbackUrl: 'https://app.example/callback',
       jwtPrincipalClaims: ['email'],
       jwtPrincipalClaimsMapping: [],
+      defaultScopes: [],
+      scopeClaim: '',
     }),
   );
   app.use(createErrorHandler());

@@ -62,6 +62,10 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
       'sub',
     ]),
     jwtPrincipalClaimsMapping: setting('AUTHENTICATION_JWT_PRINCIPAL_CLAIMS_MAPPING', []),
+    // SSO tokens without a scope claim (ID tokens) get these; empty: no scopes.
+    defaultScopes: setting('AUTHENTICATION_DEFAULT_SCOPES', []),
+    // Empty: `scope`, then `scp`.
+    scopeClaim: setting('AUTHENTICATION_SCOPE_CLAIM', ''),
   },
   authorizerConfiguration: {
     adminPrincipals: setting('AUTHORIZER_ADMIN_PRINCIPALS', ['admin']),

@@ -10,6 +10,7 @@ import { anyText, flag, integer, list, optionalText, port, text } from './field-
 import type { ResolvedConfig } from './types.js';
 import { databaseUrlProblem, jwksUrlProblem } from './url-rules.js';
 import { ASYMMETRIC_ALGORITHMS, RSA_ALGORITHMS } from './algorithms.js';
+import { scopeTokenProblem } from '../verify/scopes.js';
 
 /** The configuration blocks, without the `provenance` and `baseDir` that loading adds. */
 export type ConfigBlocks = Omit<ResolvedConfig, 'provenance' | 'baseDir'>;
@@ -29,6 +30,19 @@ const jwksUrl = z.string().superRefine((url, context) => {
   if (problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: url });
 });
 
+/** RFC 6749 §3.3 scope-tokens: `[tables:read, tables:write]`. */
+const scopeList = list(
+  z.string().superRefine((scope, context) => {
+    const problem = scopeTokenProblem(scope);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: scope });
+  }),
+);
+
+/** A claim name to read scopes from. */
+const scopeClaim = z
+  .string()
+  .regex(/^[\x21-\x7e]*$/, { error: 'must be a claim name (printable ASCII, no spaces), got {got}' });
+
 const oneOrMore = z.union([text(), z.array(text()).min(1, { error: 'must list at least one value' })]);
 
 const keySourceEntry = z.strictObject({
@@ -38,6 +52,8 @@ const keySourceEntry = z.strictObject({
   audience: oneOrMore,
   algorithms: list(asymmetricAlgorithm, 'must list at least one algorithm, e.g. [RS256]').default(['RS256']),
   trustBotClaims: flag().optional(),
+  defaultScopes: scopeList.optional(),
+  scopeClaim: scopeClaim.min(1, { error: 'must not be empty (omit it for `scope`, then `scp`)' }).optional(),
 });
 
 const additionalPublicKey = z
@@ -95,6 +111,8 @@ const authenticationConfiguration = z.strictObject({
   clientId: anyText(),
   callbackUrl: anyText(),
   jwtPrincipalClaims: list(text(), 'must list at least one claim, e.g. [email,preferred_username,sub]'),
+  defaultScopes: scopeList,
+  scopeClaim,
   jwtPrincipalClaimsMapping: list(principalClaimMapping).superRefine((mapping, context) => {
     const has = (prefix: string): boolean => mapping.some((entry) => entry.startsWith(prefix));
     if (mapping.length > 0 && !(has('username:') && has('email:'))) {

@@ -62,6 +62,16 @@ export interface PublicKeySourceEntry {
    * Without that store every peer bot token is refused. Default `false`.
    */
   trustBotClaims?: boolean;
+  /**
+   * Scopes of a token from this source that has no scope claim (an ID token): people signing in
+   * keep working. A present but empty claim grants none, never these. Default `[]`.
+   */
+  defaultScopes?: string[];
+  /**
+   * The claim that holds the scopes: `scope` (space-separated string) or `scp` (array), or any
+   * other claim of either shape. Default: `scope`, then `scp`.
+   */
+  scopeClaim?: string;
 }
 
 export interface AuthenticationConfiguration {
@@ -81,6 +91,17 @@ export interface AuthenticationConfiguration {
   jwtPrincipalClaims: string[];
   /** `["username:<claim>", "email:<claim>"]`. Env `AUTHENTICATION_JWT_PRINCIPAL_CLAIMS_MAPPING`. */
   jwtPrincipalClaimsMapping: string[];
+  /**
+   * Scopes of a token from a plain `publicKeyUrls` entry that has no scope claim (an ID token).
+   * A present but empty claim grants none, never these. Default `[]`. Env
+   * `AUTHENTICATION_DEFAULT_SCOPES`.
+   */
+  defaultScopes: string[];
+  /**
+   * The claim plain `publicKeyUrls` entries take scopes from (`scope`: space-separated string,
+   * `scp`: array). Default: empty, meaning `scope`, then `scp`. Env `AUTHENTICATION_SCOPE_CLAIM`.
+   */
+  scopeClaim: string;
 }
 
 export interface AuthorizerConfiguration {

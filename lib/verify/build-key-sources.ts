@@ -4,6 +4,7 @@ import { JWKS_PATHS } from '../keys/jwks-paths.js';
 import type { KeySet } from '../keys/key-set.js';
 import { RemoteJwksSource } from './jwks/remote-jwks-source.js';
 import type { KeySource } from './key-source.js';
+import { createScopeRule, type ScopeRule } from './scopes.js';
 import { createSelfKeySource } from './self-key-source.js';
 
 /** Google's certs URL, and the two `iss` spellings Google uses (OpenID Connect Core §2). */
@@ -43,6 +44,7 @@ export function buildKeySources(
     let audiences: string[] | null;
     let algorithms: AsymmetricAlgorithm[];
     let trustBotClaims = false;
+    let scopes: ScopeRule;
     if (typeof entry === 'string') {
       const google = url === GOOGLE_CERTS_URL || auth.provider === 'google';
       issuers = google ? [...GOOGLE_ISSUERS] : [auth.authority];
@@ -58,11 +60,13 @@ export function buildKeySources(
       }
       audiences = [auth.clientId];
       algorithms = ['RS256'];
+      scopes = createScopeRule(auth.scopeClaim || null, auth.defaultScopes);
     } else {
       issuers = toList(entry.issuer);
       audiences = toList(entry.audience);
       algorithms = entry.algorithms ?? ['RS256'];
       trustBotClaims = entry.trustBotClaims === true;
+      scopes = createScopeRule(entry.scopeClaim, entry.defaultScopes ?? []);
     }
     const remote = new RemoteJwksSource({
       url,
@@ -79,6 +83,7 @@ export function buildKeySources(
       algorithms,
       requireExp: true,
       trustBotClaims,
+      scopes,
       getKeySync: (kid, alg) => remote.getKeySync(kid, alg),
       getKey: (kid, alg) => remote.getKey(kid, alg),
       onKeysChanged: (listener) => remote.onKeysChanged(listener),

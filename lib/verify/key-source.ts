@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { ScopeRule } from './scopes.js';
 
 /** Health of one key source, for readiness endpoints. */
 export interface KeySourceHealth {
@@ -29,6 +30,8 @@ export interface KeySource {
   readonly requireExp: boolean;
   /** A peer jwt-gate whose bot claims count (checked against our bot store). Default false. */
   readonly trustBotClaims?: boolean;
+  /** Which claim grants scopes and what a token without it gets. Default: `scope`, then `scp`; none. */
+  readonly scopes?: ScopeRule;
   /** A cached key, without I/O; `undefined` when it would need a fetch. */
   getKeySync(kid: string | undefined, alg: string): KeyObject | undefined;
   /** The key for `kid`, fetching under the source's rate limits. Throws 401/503-class errors. */

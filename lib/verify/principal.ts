@@ -20,6 +20,12 @@ export interface Principal {
   readonly source: string;
   /** `jti` of the token, or `null`. */
   readonly tokenId: string | null;
+  /**
+   * Scopes the token grants (RFC 6750 §3.1, RFC 9068 §2.2.3), frozen: its `scope` (space-separated)
+   * or `scp` (array) claim; for an SSO token without one, its source's `defaultScopes`. Checked by
+   * `requireScopes` / `requireAnyScope`.
+   */
+  readonly scopes: readonly string[];
   /** Token expiry in epoch ms, or `null` (Unlimited bot tokens). */
   readonly expiresAt: number | null;
   /** Every verified claim, as a null-prototype frozen object. */

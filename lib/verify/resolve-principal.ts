@@ -1,6 +1,7 @@
 import type { AuthenticationConfiguration, AuthorizerConfiguration, TokenType } from '../config/types.js';
 import { ConfigError, InsufficientScopeError, InvalidTokenError } from '../errors.js';
 import type { Principal } from './principal.js';
+import { resolveScopes, type ScopeRule } from './scopes.js';
 
 const TOKEN_TYPES: ReadonlySet<string> = new Set<TokenType>(['BOT', 'PERSONAL_ACCESS', 'OM_USER']);
 
@@ -12,8 +13,13 @@ const TOKEN_TYPES: ReadonlySet<string> = new Set<TokenType>(['BOT', 'PERSONAL_AC
 export type TokenTrust = 'self' | 'peer' | 'external';
 
 export interface PrincipalPolicy {
-  /** Resolves the principal of a verified token. */
-  resolve(claims: Readonly<Record<string, unknown>>, source: string, trust: TokenTrust): Principal;
+  /** Resolves the principal of a verified token; its scopes by its source's `scopeRule`. */
+  resolve(
+    claims: Readonly<Record<string, unknown>>,
+    source: string,
+    trust: TokenTrust,
+    scopeRule: ScopeRule,
+  ): Principal;
 }
 
 /**
@@ -45,7 +51,7 @@ export function createPrincipalPolicy(
   };
 
   return {
-    resolve(claims, source, trust) {
+    resolve(claims, source, trust, scopeRule) {
       const believed = trust !== 'external';
       const emailUnverified = !believed && isFalse(claims.email_verified);
       const rawEmail = stringClaim(claims, emailClaim);
@@ -85,6 +91,7 @@ export function createPrincipalPolicy(
           `Only users of the domain ${authorizer.principalDomain} may use this service.`,
         );
       }
+      const scopes = resolveScopes(claims, scopeRule);
       const exp = claims.exp;
       return Object.freeze({
         name,
@@ -96,6 +103,7 @@ export function createPrincipalPolicy(
         subject: typeof claims.sub === 'string' ? claims.sub : '',
         source,
         tokenId: typeof claims.jti === 'string' ? claims.jti : null,
+        scopes,
         expiresAt: typeof exp === 'number' ? exp * 1000 : null,
         claims,
       });

@@ -29,6 +29,7 @@ import type { KeySource } from './key-source.js';
 import { checkSignatureWithStrategy, SourceStrategy } from './passport-strategy.js';
 import type { Principal } from './principal.js';
 import type { PrincipalPolicy, TokenTrust } from './resolve-principal.js';
+import { DEFAULT_SCOPE_RULE } from './scopes.js';
 import { SignatureOffload } from './signature-offload.js';
 import { validateClaims } from './validate-claims.js';
 import type { VerifiedTokenCache } from './verified-token-cache.js';
@@ -226,7 +227,12 @@ export class TokenVerifier {
       source.kind === 'self' ? 'self' : source.trustBotClaims === true ? 'peer' : 'external';
     let principal: Principal;
     try {
-      principal = this.#rules.policy.resolve(v.inspected.payload, source.name, trust);
+      principal = this.#rules.policy.resolve(
+        v.inspected.payload,
+        source.name,
+        trust,
+        source.scopes ?? DEFAULT_SCOPE_RULE,
+      );
     } catch (err) {
       v.done(tokenError(err));
       return;
