@@ -104,6 +104,10 @@ export class HttpError extends JwtGateError {
 export class BearerError extends HttpError {
   readonly error: BearerErrorCode | undefined;
   readonly description: string;
+  /** The challenge's realm. */
+  realm = 'jwt-gate';
+  /** The RFC 9728 metadata URL the challenge names (`resource_metadata`), when the gate has one. */
+  resourceMetadata: string | undefined;
   /** The challenge's `scope` (RFC 6750 §3): for `insufficient_scope`, the scopes required. */
   scope: string | undefined;
 
@@ -120,13 +124,19 @@ export class BearerError extends HttpError {
     this.setRealm('jwt-gate');
   }
 
-  /** Rebuilds `WWW-Authenticate` for `realm`. Returns `this`. */
-  setRealm(realm: string): this {
+  /**
+   * Rebuilds `WWW-Authenticate` for `realm` and the protected-resource metadata URL (RFC 9728
+   * §5.1: `resource_metadata="…"`, last; kept when not given). Returns `this`.
+   */
+  setRealm(realm: string, resourceMetadata = this.resourceMetadata): this {
+    this.realm = realm;
+    this.resourceMetadata = resourceMetadata;
     const params = [`realm="${quote(realm)}"`];
     if (this.error !== undefined) {
       params.push(`error="${this.error}"`, `error_description="${quote(this.description)}"`);
     }
     if (this.scope !== undefined) params.push(`scope="${quote(this.scope)}"`);
+    if (resourceMetadata !== undefined) params.push(`resource_metadata="${quote(resourceMetadata)}"`);
     this.headers['WWW-Authenticate'] = `Bearer ${params.join(', ')}`;
     return this;
   }

@@ -12,6 +12,7 @@ import { authConfigRoute, AUTH_CONFIG_PATH } from './http/routes/auth-config-rou
 import { createBotsRouter } from './http/routes/bots-router.js';
 import { healthRoute, HEALTH_PATH, type HealthReport } from './http/routes/health-router.js';
 import { jwksRoute } from './http/routes/jwks-router.js';
+import { gateProtectedResource } from './http/routes/protected-resource-router.js';
 import { publicRouteHandlers, servePublicRoutes } from './http/routes/public-routes.js';
 import { JWKS_PATHS } from './keys/jwks-paths.js';
 import type { KeySet } from './keys/key-set.js';
@@ -74,8 +75,10 @@ export interface JwtGate {
   /** Renders jwt-gate errors as `{code, message}` JSON with their headers; mount after routes. */
   readonly errorHandler: ErrorRequestHandler;
   /**
-   * The public routes alone — JWKS (both paths), public auth config, health — for apps that mount
-   * `authenticate` on part of their routes only. `authenticate` answers them itself.
+   * The public routes alone — JWKS (both paths), public auth config, health, and the RFC 9728
+   * metadata when `protectedResourceConfiguration.resource` is set (answered only when mounted at
+   * the root) — for apps that mount `authenticate` on part of their routes only. `authenticate`
+   * answers them itself.
    */
   readonly publicRouter: RequestHandler;
   /**
@@ -194,9 +197,14 @@ export async function createJwtGate(
   if (!deps.skipPrefetch) await Promise.all(sources.all.map((s) => s.prefetch()));
 
   const basePath = (deps.basePath ?? '').replace(/\/+$/, '');
-  const isPublic = createPublicPathMatcher(
-    [...JWKS_PATHS, AUTH_CONFIG_PATH, HEALTH_PATH].map((p) => basePath + p),
-  );
+  // RFC 9728 metadata: only for a configured resource identifier, never derived from Host. Its
+  // well-known paths are from the host root: basePath does not move them.
+  const protectedResource = gateProtectedResource(config.protectedResourceConfiguration, sources.all);
+  const resourceMetadata = protectedResource?.metadataUrl;
+  const isPublic = createPublicPathMatcher([
+    ...[...JWKS_PATHS, AUTH_CONFIG_PATH, HEALTH_PATH].map((p) => basePath + p),
+    ...(protectedResource?.route.paths ?? []),
+  ]);
   const realm = verification.realm;
   const health = (): HealthReport => {
     const list = sources.all.map((s) => s.health());
@@ -210,6 +218,7 @@ export async function createJwtGate(
   // Status only for everyone; the details for a verified admin or the operator token.
   const healthAccess = { verifier, detailsToken: config.healthConfiguration.detailsToken };
   const publicRoutes = [jwksRoute(keySet), authConfigRoute(auth), healthRoute(health, healthAccess)];
+  if (protectedResource !== null) publicRoutes.push(protectedResource.route);
   const publicRouter = servePublicRoutes(publicRoutes);
   const botsRouter = bots === null ? null : createBotsRouter(bots, { realm });
 
@@ -222,10 +231,11 @@ export async function createJwtGate(
       isPublic,
       publicHandlers: publicRouteHandlers(publicRoutes, basePath),
       realm,
+      resourceMetadata,
       anonymous: noAuth ? anonymousPrincipal(auth.defaultScopes) : null,
     }),
     requireAdmin: requireAdmin(realm),
-    errorHandler: createErrorHandler(),
+    errorHandler: createErrorHandler({ resourceMetadata }),
     publicRouter,
     get bots(): BotService {
       return bots ?? noKeys('gate.bots');

@@ -46,6 +46,7 @@ export type {
   JwksFetchConfiguration,
   JwtGateOptions,
   JwtTokenConfiguration,
+  ProtectedResourceConfiguration,
   PublicKeySourceEntry,
   ResolvedConfig,
   RsaAlgorithm,

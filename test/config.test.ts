@@ -94,6 +94,7 @@ const DEFAULT_BLOCKS = {
     offloadSignatures: true,
   },
   healthConfiguration: { detailsToken: '' },
+  protectedResourceConfiguration: { resource: '', resourceName: '', scopesSupported: [] },
 };
 
 /**

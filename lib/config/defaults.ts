@@ -121,4 +121,10 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
     // Empty: only admins see the health details.
     detailsToken: setting('JWT_GATE_HEALTH_TOKEN', ''),
   },
+  protectedResourceConfiguration: {
+    // Empty: no RFC 9728 metadata, no resource_metadata in challenges (never taken from Host).
+    resource: setting('JWT_GATE_RESOURCE', ''),
+    resourceName: setting('JWT_GATE_RESOURCE_NAME', ''),
+    scopesSupported: setting('JWT_GATE_SCOPES_SUPPORTED', []),
+  },
 };

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { BOT_NAME_PATTERN, BOT_NAME_RULE } from '../bots/bot-name.js';
 import { anyText, flag, integer, list, optionalText, port, text } from './field-types.js';
 import type { ResolvedConfig } from './types.js';
-import { databaseUrlProblem, jwksUrlProblem } from './url-rules.js';
+import { databaseUrlProblem, jwksUrlProblem, resourceIdentifierProblem } from './url-rules.js';
 import { ASYMMETRIC_ALGORITHMS, RSA_ALGORITHMS } from './algorithms.js';
 import { scopeTokenProblem } from '../verify/scopes.js';
 
@@ -228,6 +228,20 @@ const botConfiguration = z.strictObject({
   ),
 });
 
+const protectedResourceConfiguration = z.strictObject({
+  resource: anyText().superRefine((url, context) => {
+    const problem = resourceIdentifierProblem(url);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: url });
+  }),
+  resourceName: anyText(),
+  // RFC 6749 §3.3 scope-tokens.
+  scopesSupported: list(
+    z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, {
+      error: 'must list scopes (printable ASCII without space, " and \\), got {got}',
+    }),
+  ),
+});
+
 export const configSchema = z.strictObject({
   jwtTokenConfiguration,
   authenticationConfiguration,
@@ -238,4 +252,5 @@ export const configSchema = z.strictObject({
   botConfiguration,
   verificationConfiguration,
   healthConfiguration,
+  protectedResourceConfiguration,
 });

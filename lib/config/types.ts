@@ -199,6 +199,29 @@ export interface HealthConfiguration {
   detailsToken: string;
 }
 
+/**
+ * Our own addition: RFC 9728 protected-resource metadata, served at
+ * `/.well-known/oauth-protected-resource` (and the path-suffixed form) and named in every 401
+ * challenge (`resource_metadata="…"`), so a client can discover where to get a token.
+ */
+export interface ProtectedResourceConfiguration {
+  /**
+   * The API's resource identifier (RFC 9728 §1.2), e.g. `https://api.example.com` or
+   * `https://api.example.com/api`: https (http only to loopback), no query or fragment, written
+   * canonically. Empty (default): no metadata is served and challenges carry no
+   * `resource_metadata` — it is never derived from the request's `Host` (docs/security.md).
+   * Env `JWT_GATE_RESOURCE`.
+   */
+  resource: string;
+  /** `resource_name`: a human-readable name of the API. Empty: omitted. Env `JWT_GATE_RESOURCE_NAME`. */
+  resourceName: string;
+  /**
+   * Scopes advertised in `scopes_supported`, besides the sources' `defaultScopes`. Default `[]`.
+   * Env `JWT_GATE_SCOPES_SUPPORTED`.
+   */
+  scopesSupported: string[];
+}
+
 export interface JwksFetchConfiguration {
   /** Per-request timeout, ms. Default 5000. */
   timeoutMs: number;
@@ -226,6 +249,7 @@ export interface ResolvedConfig {
   botConfiguration: BotConfiguration;
   verificationConfiguration: VerificationConfiguration;
   healthConfiguration: HealthConfiguration;
+  protectedResourceConfiguration: ProtectedResourceConfiguration;
   /** Where each value came from, to name it in error messages. */
   provenance: ConfigProvenance;
   /** Directory relative paths in the config resolve against (the YAML's directory, or cwd). */

@@ -32,6 +32,43 @@ export function jwksUrlProblem(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * What is wrong with `protectedResourceConfiguration.resource`, the API's resource identifier
+ * (RFC 9728 §1.2), or undefined when it is acceptable: an absolute https URL (http only to
+ * loopback), no user name, query or fragment, written canonically (lower-case scheme and host, no
+ * default port, no "/" after the host alone) so that the `resource` of the metadata document is
+ * exactly the identifier clients derive its URL from. Its path is matched exactly, so it must be
+ * plain (letters, digits, `-._~`, single "/" between segments, no "." or ".." segment, no
+ * trailing "/"). `''` means "not configured" and is acceptable.
+ */
+export function resourceIdentifierProblem(text: string): string | undefined {
+  const example = 'https://api.example.com or https://api.example.com/api';
+  if (text === '') return undefined;
+  if (!URL.canParse(text)) return `must be an absolute https URL, got {got}: write it like ${example}`;
+  const url = new URL(text);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return `must be an https URL, got {got}: write it like ${example}`;
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    return `uses plain http to ${url.hostname}, got {got}: use https (plain http is allowed only to localhost, 127.0.0.0/8 and [::1])`;
+  }
+  if (url.username !== '' || url.password !== '') return 'must not contain a user name or password';
+  if (url.search !== '' || text.includes('?')) return 'must not have a query (RFC 9728 §1.2), got {got}';
+  if (url.hash !== '' || text.includes('#')) return 'must not have a fragment (RFC 9728 §1.2), got {got}';
+  const path = url.pathname === '/' ? '' : url.pathname;
+  if (path !== '' && !PLAIN_RESOURCE_PATH.test(path)) {
+    return (
+      'must have a plain path (letters, digits, "-", ".", "_", "~" between single "/", no "." or ".." ' +
+      'segment, no trailing "/"), got {got}: its metadata is served at an exact path'
+    );
+  }
+  const canonical = `${url.origin}${path}`;
+  if (text !== canonical) return `must be written canonically as ${canonical}, got {got}`;
+  return undefined;
+}
+
+const PLAIN_RESOURCE_PATH = /^(\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~]+)+$/;
+
 /** What is wrong with `database.url`, or undefined when it is acceptable. */
 export function databaseUrlProblem(text: string): string | undefined {
   const expected =

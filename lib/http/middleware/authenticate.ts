@@ -12,6 +12,11 @@ export interface AuthenticateOptions {
   /** Their handlers by full path: a public path is answered here, never passed on unauthenticated. */
   publicHandlers: ReadonlyMap<string, RequestHandler>;
   realm: string;
+  /**
+   * The RFC 9728 metadata URL every challenge names (`resource_metadata`); absent when no resource
+   * identifier is configured.
+   */
+  resourceMetadata?: string;
   /** `provider: no-auth` (development only): requests without a token get this principal. */
   anonymous: Principal | null;
 }
@@ -23,7 +28,7 @@ export interface AuthenticateOptions {
  * carrying status, code and `WWW-Authenticate`.
  */
 export function createAuthenticate(options: AuthenticateOptions): RequestHandler {
-  const { verifier, isPublic, publicHandlers, realm, anonymous } = options;
+  const { verifier, isPublic, publicHandlers, realm, resourceMetadata, anonymous } = options;
 
   return function jwtGateAuthenticate(req, res, next) {
     // First, so that our reads of the request are cheap too, not only the `user` we add.
@@ -41,7 +46,7 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
     try {
       token = extractBearerToken(req);
     } catch (err) {
-      next(withRealm(err, realm));
+      next(withRealm(err, realm, resourceMetadata));
       return;
     }
     if (token === undefined) {
@@ -49,16 +54,19 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
         req.user = anonymous;
         next();
       } else {
-        next(new MissingTokenError().setRealm(realm));
+        next(new MissingTokenError().setRealm(realm, resourceMetadata));
       }
       return;
     }
     verifier.verify(req, res, token, (err, principal) => {
-      if (err) next(withRealm(err, realm));
+      if (err) next(withRealm(err, realm, resourceMetadata));
       else if (principal === undefined) {
         // Never let a request through without a principal, whatever went wrong above.
         next(
-          new InvalidTokenError('ERR_TOKEN_MALFORMED', 'The token could not be verified.').setRealm(realm),
+          new InvalidTokenError('ERR_TOKEN_MALFORMED', 'The token could not be verified.').setRealm(
+            realm,
+            resourceMetadata,
+          ),
         );
       } else {
         req.user = principal;
@@ -68,8 +76,8 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
   };
 }
 
-function withRealm(err: unknown, realm: string): unknown {
-  return err instanceof BearerError ? err.setRealm(realm) : err;
+function withRealm(err: unknown, realm: string, resourceMetadata: string | undefined): unknown {
+  return err instanceof BearerError ? err.setRealm(realm, resourceMetadata) : err;
 }
 
 function pathOf(url: string): string {

@@ -1,6 +1,14 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
-import { ApiError, HttpError } from '../../errors.js';
+import { ApiError, BearerError, HttpError } from '../../errors.js';
+
+export interface ErrorHandlerOptions {
+  /**
+   * The RFC 9728 metadata URL: added (as `resource_metadata`) to a Bearer challenge that does not
+   * name one yet — a guard's 401 or 403 raised outside `gate.authenticate`.
+   */
+  resourceMetadata?: string;
+}
 
 /**
  * Renders jwt-gate's errors as `{"code": status, "message": …, "errorCode": "ERR_…"}` with their
@@ -9,12 +17,16 @@ import { ApiError, HttpError } from '../../errors.js';
  * rendered the same way with a generic message, never Express's HTML page with a stack trace.
  * Anything else (5xx, the app's own errors) is passed on to the app's error handler, unchanged.
  */
-export function createErrorHandler(): ErrorRequestHandler {
+export function createErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequestHandler {
+  const { resourceMetadata } = options;
   return function jwtGateErrorHandler(err: unknown, _req, res, next) {
     const rendered = err instanceof HttpError ? err : clientError(err);
     if (rendered === undefined || res.headersSent) {
       next(err);
       return;
+    }
+    if (resourceMetadata !== undefined && rendered instanceof BearerError && !rendered.resourceMetadata) {
+      rendered.setRealm(rendered.realm, resourceMetadata);
     }
     for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
     res.status(rendered.status).json(rendered.toJSON());

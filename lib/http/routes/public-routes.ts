@@ -4,12 +4,17 @@ import { methodNotAllowed, securityHeaders } from '../router-helpers.js';
 /** A public, read-only route: exact paths (relative to the mount point) and their GET handler. */
 export interface PublicRoute {
   readonly paths: readonly string[];
+  /**
+   * The paths are from the host root, wherever the routers are mounted (RFC 9728's well-known
+   * paths): never prefixed with `basePath`, and matched on the full path (`originalUrl`).
+   */
+  readonly fromRoot?: boolean;
   readonly handle: RequestHandler;
 }
 
 /**
- * The GET/HEAD handlers of public routes by exact path (`basePath` + route path), each sending
- * helmet's headers first.
+ * The GET/HEAD handlers of public routes by exact path (`basePath` + route path, or the route
+ * path alone for `fromRoot` routes), each sending helmet's headers first.
  */
 export function publicRouteHandlers(
   routes: readonly PublicRoute[],
@@ -18,9 +23,12 @@ export function publicRouteHandlers(
   const handlers = new Map<string, RequestHandler>();
   for (const route of routes) {
     for (const path of route.paths) {
-      handlers.set(basePath + path, function servePublicRoute(req, res, next) {
-        securityHeaders(req, res, (err?: unknown) => (err ? next(err) : route.handle(req, res, next)));
-      });
+      handlers.set(
+        (route.fromRoot === true ? '' : basePath) + path,
+        function servePublicRoute(req, res, next) {
+          securityHeaders(req, res, (err?: unknown) => (err ? next(err) : route.handle(req, res, next)));
+        },
+      );
     }
   }
   return handlers;
@@ -28,18 +36,26 @@ export function publicRouteHandlers(
 
 /**
  * Serves public routes from one middleware: an exact, case-sensitive lookup of `req.path` (no
- * router layers to walk on every protected request), GET/HEAD with helmet's headers, 405 for
- * other methods, anything else passed on untouched.
+ * router layers to walk on every protected request) — of the full path for `fromRoot` routes,
+ * which a router mounted under a prefix therefore never serves — GET/HEAD with helmet's headers,
+ * 405 for other methods, anything else passed on untouched.
  */
 export function servePublicRoutes(routes: readonly PublicRoute[]): RequestHandler {
-  const handlers = publicRouteHandlers(routes);
+  const handlers = publicRouteHandlers(routes.filter((route) => route.fromRoot !== true));
+  const fromRoot = publicRouteHandlers(routes.filter((route) => route.fromRoot === true));
   const refuse = methodNotAllowed('GET, HEAD');
   return function jwtGatePublicRoutes(req, res, next) {
-    const handle = handlers.get(req.path);
+    const handle =
+      handlers.get(req.path) ?? (fromRoot.size === 0 ? undefined : fromRoot.get(pathOf(req.originalUrl)));
     if (handle === undefined) next();
     else if (req.method === 'GET' || req.method === 'HEAD') handle(req, res, next);
     else securityHeaders(req, res, (err?: unknown) => (err ? next(err) : refuse(req, res, next)));
   };
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
 
 /** One public route as a mountable Router (for apps that want only that route). */
