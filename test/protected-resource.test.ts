@@ -21,7 +21,8 @@ import {
   protectedResourceMetadataUrl,
 } from '../lib/http/routes/protected-resource-router.js';
 import { GOOGLE_CERTS_URL } from '../lib/verify/build-key-sources.js';
-import { startExample, type RunningExample } from '../example-app/start.js';
+import { PIPELINE_SERVICE_CONFIG_PATH } from '../example-app/pipeline-service/start.js';
+import { DEFAULT_CONFIG_PATH, startExample, type RunningExample } from '../example-app/start.js';
 import { signJwt, testKeySet } from './support/tokens.js';
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
@@ -454,6 +455,28 @@ describe('protected-resource metadata (RFC 9728)', function () {
         loadConfig({ text: '', env: { JWT_GATE_RESOURCE: 'https://api.example.com' } })
           .protectedResourceConfiguration.resource,
         'https://api.example.com',
+      );
+    });
+  });
+
+  describe('the example configuration', function () {
+    it('names the example app by default, following SERVER_PORT, and keeps the pipeline service off JWT_GATE_RESOURCE', function () {
+      const resourceOf = (file: string, env: NodeJS.ProcessEnv): string =>
+        loadConfig({ path: file, env }).protectedResourceConfiguration.resource;
+      assert.equal(resourceOf(DEFAULT_CONFIG_PATH, {}), 'http://localhost:8585');
+      assert.equal(resourceOf(DEFAULT_CONFIG_PATH, { SERVER_PORT: '9000' }), 'http://localhost:9000');
+      assert.equal(
+        resourceOf(DEFAULT_CONFIG_PATH, { JWT_GATE_RESOURCE: 'https://catalog.example.com' }),
+        'https://catalog.example.com',
+      );
+      const env = { JWT_GATE_RESOURCE: 'https://catalog.example.com' };
+      assert.equal(resourceOf(PIPELINE_SERVICE_CONFIG_PATH, env), '');
+      assert.equal(
+        resourceOf(PIPELINE_SERVICE_CONFIG_PATH, {
+          ...env,
+          PIPELINE_SERVICE_RESOURCE: 'https://pipelines.example.com',
+        }),
+        'https://pipelines.example.com',
       );
     });
   });
