@@ -150,14 +150,22 @@ export async function createJwtGate(
   const needsStore = keySet !== null || sources.all.some((s) => s.trustBotClaims === true);
   const store =
     deps.store ?? (needsStore ? openStore(config.database.url, { baseDir: config.baseDir }) : null);
-  // A replaced or revoked bot token leaves the verified-token cache as soon as the registry knows.
+  // A replaced or revoked bot token, or one whose bot's allowed scopes changed, leaves the
+  // verified-token cache as soon as the registry knows.
   const registry =
-    store === null ? null : new BotRegistry({ store, onTokenRetired: (jti) => verifier.forgetTokenId(jti) });
+    store === null
+      ? null
+      : new BotRegistry({
+          store,
+          onTokenRetired: (jti) => verifier.forgetTokenId(jti),
+          onScopesChanged: (jti) => verifier.forgetTokenId(jti),
+        });
+  const botGuard = deps.bots ?? registry ?? NO_BOTS;
   const verifier = new TokenVerifier(
     sources,
     {
-      policy: createPrincipalPolicy(auth, config.authorizerConfiguration),
-      bots: deps.bots ?? registry ?? NO_BOTS,
+      policy: createPrincipalPolicy(auth, config.authorizerConfiguration, botGuard),
+      bots: botGuard,
       clockToleranceSeconds: verification.clockToleranceSeconds,
       maxTokenBytes: verification.maxTokenBytes,
       now,
@@ -188,7 +196,7 @@ export async function createJwtGate(
   try {
     await store?.init();
     await registry?.init();
-    await bots?.ensureBots(config.botConfiguration.defaultBots);
+    await bots?.ensureBots(config.botConfiguration.defaultBots, config.botConfiguration.defaultBotScopes);
   } catch (err) {
     for (const source of sources.all) source.close();
     await closeStore().catch(() => undefined);

@@ -93,6 +93,7 @@ describe('bot API (memory store)', function () {
         description: 'loads tables',
         createdAt: 'number',
         createdBy: 'admin <admin@example.com>',
+        allowedScopes: [],
         token: null,
       },
     );
@@ -233,6 +234,7 @@ describe('bot API (memory store)', function () {
       'jti',
       'last4',
       'lastUsedAt',
+      'scopes',
     ]);
     assert.equal(meta.body.issuedBy, 'admin <admin@example.com>');
     assert.equal(typeof meta.body.lastUsedAt, 'number', 'a use shows before it is written to the store');

@@ -44,7 +44,7 @@ describe('jwt-gate bots', function () {
     assert.equal(list.code, 0, list.stderr);
     assert.match(
       list.stdout,
-      /^NAME\s+DISPLAY NAME\s+TOKEN\s+EXPIRES\s+LAST USED\ningestion-bot\s+Ingestion Bot\s+-/,
+      /^NAME\s+DISPLAY NAME\s+TOKEN\s+EXPIRES\s+LAST USED\s+SCOPES\ningestion-bot\s+Ingestion Bot\s+-/,
     );
 
     const minted = await cli('token', 'ingestion-bot', '--expiry', '30');
@@ -53,7 +53,10 @@ describe('jwt-gate bots', function () {
     assert.deepEqual(lines.slice(1), [''], 'stdout is the token and nothing else');
     const token = lines[0]!;
     assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
-    assert.match(minted.stderr, /expiry 30\) expires at \d{4}-\d\d-\d\dT.*shown only this once/);
+    assert.match(
+      minted.stderr,
+      /expiry 30, scopes: none\) expires at \d{4}-\d\d-\d\dT.*shown only this once/,
+    );
     assert.ok(!minted.stderr.includes(token));
 
     const server = await app();
@@ -102,6 +105,45 @@ describe('jwt-gate bots', function () {
     const deleted = await cli('delete', 'etl');
     assert.deepEqual([deleted.code, deleted.stdout], [0, 'Deleted bot "etl".\n']);
     assert.doesNotMatch((await cli('list')).stdout, /^etl /m);
+  });
+
+  it('sets allowed scopes (create --allowed-scope, scopes) and mints with --scope within them', async function () {
+    const created = await cli(
+      'create',
+      'loader',
+      '--allowed-scope',
+      'tables:read',
+      '--allowed-scope',
+      'tables:write',
+    );
+    assert.deepEqual(
+      [created.code, created.stdout],
+      [0, 'Created bot "loader" (allowed scopes: tables:read tables:write).\n'],
+    );
+    const minted = await cli('token', 'loader', '--scope', 'tables:read');
+    assert.equal(minted.code, 0, minted.stderr);
+    assert.match(minted.stderr, /scopes: tables:read\)/);
+    const claims = JSON.parse(Buffer.from(minted.stdout.split('.')[1]!, 'base64url').toString()) as {
+      scope?: string;
+    };
+    assert.equal(claims.scope, 'tables:read');
+    assert.match((await cli('list')).stdout, /^loader\s.*\stables:read$/m);
+    assertOneLineError(
+      await cli('token', 'loader', '--scope', 'tables:admin'),
+      /^jwt-gate: Bot "loader" is not allowed the scope tables:admin \(allowed: tables:read, tables:write\)/,
+    );
+
+    assert.deepEqual((await cli('scopes', 'loader')).stdout, 'tables:read tables:write\n');
+    assert.deepEqual((await cli('scopes', 'loader', 'tables:read')).stdout, 'tables:read\n');
+    assert.deepEqual((await cli('scopes', 'loader', '--clear')).stdout, '\n');
+    assertOneLineError(await cli('scopes', 'loader', 'a b'), /allowedScopes: "a b" holds a space/);
+    const server = await app();
+    const shown = await request(server.app)
+      .get('/api/v1/bots/loader')
+      .set(bearer(sso.token('admin')));
+    assert.deepEqual(shown.body.allowedScopes, []);
+    const audit = await server.gate.bots.listAudit({ botName: 'loader', limit: 1 });
+    assert.deepEqual([audit[0]?.actor, audit[0]?.action], ['cli', 'bot.update']);
   });
 
   it('reports mistakes as one line on stderr with exit code 1', async function () {

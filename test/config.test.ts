@@ -74,7 +74,7 @@ const DEFAULT_BLOCKS = {
   },
   server: { port: 8585, host: '127.0.0.1' },
   database: { url: 'memory:' },
-  botConfiguration: { defaultBots: [] },
+  botConfiguration: { defaultBots: [], defaultBotScopes: [] },
   verificationConfiguration: {
     clockToleranceSeconds: 60,
     maxTokenBytes: 8192,

@@ -183,7 +183,7 @@ describe('bot store', () => {
         await store.init();
         for (let i = 0; i < 30; i++) {
           await store.issueToken({ botName: 'ingestion-bot', jti: randomUUID(), tokenHash: 'h', last4: 'abcd',
-            expiry: '7', issuedAt: Date.now(), expiresAt: null, issuedBy: 'child', lastUsedAt: null, revokedAt: null }, 'child');
+            expiry: '7', issuedAt: Date.now(), expiresAt: null, issuedBy: 'child', lastUsedAt: null, revokedAt: null, scopes: null }, 'child');
         }
         await store.close();`;
       const running = promisify(execFile)(
@@ -241,7 +241,7 @@ describe('bot store', () => {
       const versions = await adminQuery<{ version: number }>(
         `SELECT version FROM "${schema}".schema_version`,
       );
-      assert.deepEqual(versions, [{ version: 1 }]);
+      assert.deepEqual(versions, [{ version: 1 }, { version: 2 }]);
       await a.createBot(bot('ingestion-bot'));
       await assert.rejects(b.createBot(bot('ingestion-bot')), isConflict);
       const c = instance();

@@ -1,4 +1,4 @@
-import type { BotStore, BotTokenRecord, StoreChange } from '../store/types.js';
+import type { BotRecord, BotStore, BotTokenRecord, StoreChange } from '../store/types.js';
 import { ALL_BOTS } from '../store/types.js';
 import type { BotTokenGuard, BotTokenState } from '../verify/bot-token-guard.js';
 
@@ -9,6 +9,11 @@ export interface BotRegistryOptions {
    * bot deleted), so cached verifications of it can be dropped at once.
    */
   onTokenRetired?: (jti: string) => void;
+  /**
+   * Called with the `jti` of a bot's current token when the bot's allowed scopes change, so cached
+   * verifications of it (whose principals hold the old scopes) can be dropped at once.
+   */
+  onScopesChanged?: (jti: string) => void;
   /** How often buffered `last used at` times are written to the store, ms. Default 10000. */
   flushIntervalMs?: number;
   /** First retry delay after a failed reload, ms; doubles up to `maxRetryMs`. Default 250. */
@@ -44,12 +49,15 @@ const MAX_TRACKED_TOKENS = 10_000;
 export class BotRegistry implements BotTokenGuard {
   readonly #store: BotStore;
   readonly #onTokenRetired: (jti: string) => void;
+  readonly #onScopesChanged: (jti: string) => void;
   readonly #flushIntervalMs: number;
   readonly #minRetryMs: number;
   readonly #maxRetryMs: number;
 
   /** botName → its current token (jti, issued at epoch ms). */
   readonly #current = new Map<string, { jti: string; issuedAt: number }>();
+  /** botName → its allowed scopes, frozen: shared by every principal of its tokens. */
+  readonly #allowed = new Map<string, readonly string[]>();
   /** jti → when a request carrying it last caused a re-read of its bot (epoch ms). */
   readonly #refreshedAt = new Map<string, number>();
   /** jtis seen retired (replaced, revoked, bot deleted): refused without a re-read. */
@@ -90,6 +98,7 @@ export class BotRegistry implements BotTokenGuard {
   constructor(options: BotRegistryOptions) {
     this.#store = options.store;
     this.#onTokenRetired = options.onTokenRetired ?? (() => {});
+    this.#onScopesChanged = options.onScopesChanged ?? (() => {});
     this.#flushIntervalMs = options.flushIntervalMs ?? 10_000;
     this.#minRetryMs = options.minRetryMs ?? 250;
     this.#maxRetryMs = options.maxRetryMs ?? 5000;
@@ -150,6 +159,15 @@ export class BotRegistry implements BotTokenGuard {
     while (!this.#closed && !this.#allStale && !this.#staleBots.has(botName) && this.#unapplied(botName)) {
       await new Promise<void>((resolve) => this.#reloadEndWaiters.push(resolve));
     }
+  }
+
+  /**
+   * The bot's allowed scopes as last read from the store (frozen; `undefined` for an unknown bot):
+   * what its tokens may hold, and all that a token minted before scopes existed holds. A lookup,
+   * no allocation.
+   */
+  allowedScopes(botName: string): readonly string[] | undefined {
+    return this.#allowed.get(botName);
   }
 
   /** Buffers a use; written in batches by `flush()` (every `flushIntervalMs` and at close). */
@@ -289,8 +307,9 @@ export class BotRegistry implements BotTokenGuard {
     const outages = this.#outages;
     const toldAtStart = this.#changesTold;
     let tokens: BotTokenRecord[];
+    let bots: BotRecord[];
     try {
-      tokens = await this.#store.listCurrentTokens();
+      [tokens, bots] = await Promise.all([this.#store.listCurrentTokens(), this.#store.listBots()]);
     } catch (error) {
       this.#allStale = true;
       this.#retryFull = true;
@@ -305,6 +324,12 @@ export class BotRegistry implements BotTokenGuard {
     }
     this.#current.clear();
     for (const [botName, jti] of next) this.#current.set(botName, jti);
+    const allowed = new Set<string>();
+    for (const bot of bots) {
+      allowed.add(bot.name);
+      this.#applyScopes(bot.name, bot);
+    }
+    for (const botName of this.#allowed.keys()) if (!allowed.has(botName)) this.#allowed.delete(botName);
     // Applied, in any case, every change told before the read began.
     if (this.#unappliedAll <= toldAtStart) this.#unappliedAll = 0;
     for (const [botName, told] of this.#unappliedBots) {
@@ -324,8 +349,12 @@ export class BotRegistry implements BotTokenGuard {
     this.#pending.clear();
     const toldAtStart = this.#changesTold;
     let tokens: Array<BotTokenRecord | null>;
+    let bots: Array<BotRecord | null>;
     try {
-      tokens = await Promise.all(batch.map(([botName]) => this.#store.getCurrentToken(botName)));
+      [tokens, bots] = await Promise.all([
+        Promise.all(batch.map(([botName]) => this.#store.getCurrentToken(botName))),
+        Promise.all(batch.map(([botName]) => this.#store.getBot(botName))),
+      ]);
     } catch {
       for (const [botName] of batch) {
         this.#staleBots.add(botName);
@@ -337,6 +366,7 @@ export class BotRegistry implements BotTokenGuard {
     }
     batch.forEach(([botName], i) => {
       this.#apply(botName, tokens[i] ?? null);
+      this.#applyScopes(botName, bots[i] ?? null);
       this.#staleBots.delete(botName);
       if ((this.#unappliedBots.get(botName) ?? Infinity) <= toldAtStart) this.#unappliedBots.delete(botName);
     });
@@ -349,6 +379,20 @@ export class BotRegistry implements BotTokenGuard {
     if (token === null) this.#current.delete(botName);
     else this.#current.set(botName, { jti: token.jti, issuedAt: token.issuedAt });
     if (old !== undefined && old.jti !== token?.jti) this.#retire(old.jti);
+  }
+
+  /** Keeps the bot's allowed scopes; when they changed, its current token's cached principal goes. */
+  #applyScopes(botName: string, bot: BotRecord | null): void {
+    const old = this.#allowed.get(botName);
+    if (bot === null) {
+      this.#allowed.delete(botName);
+      return;
+    }
+    const scopes = bot.allowedScopes;
+    if (old !== undefined && old.length === scopes.length && old.every((s, i) => s === scopes[i])) return;
+    this.#allowed.set(botName, Object.freeze([...scopes]));
+    const current = this.#current.get(botName);
+    if (old !== undefined && current !== undefined) this.#onScopesChanged(current.jti);
   }
 
   #retire(jti: string): void {

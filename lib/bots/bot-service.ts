@@ -3,6 +3,7 @@ import { hashToken, tokenLast4 } from '../store/token-hash.js';
 import type { AuditEntry, BotRecord, BotStore, BotTokenRecord, ListAuditOptions } from '../store/types.js';
 import { parseExpiry, type ExpiryChoice } from '../tokens/expiry.js';
 import type { MintClaims, MintedToken, TokenResponse } from '../tokens/mint-token.js';
+import { scopeTokenProblem } from '../verify/scopes.js';
 import type { BotRegistry } from './bot-registry.js';
 import { assertBotName } from './bot-name.js';
 
@@ -23,6 +24,8 @@ export const SYSTEM_ACTOR = 'system';
 
 const MAX_DISPLAY_NAME = 256;
 const MAX_DESCRIPTION = 4096;
+/** Most scopes a bot may be allowed (a bound on token size, not a tuning knob). */
+const MAX_SCOPES = 100;
 
 /** What `createBot` takes (the body of `POST /api/v1/bots`). */
 export interface NewBot {
@@ -31,13 +34,23 @@ export interface NewBot {
   displayName?: string;
   /** Default: empty. At most 4096 characters. */
   description?: string;
+  /**
+   * The scopes its tokens may carry (RFC 6749 §3.3 scope-tokens, e.g. `tables:read`). Default
+   * none; change them with `setAllowedScopes`.
+   */
+  allowedScopes?: readonly string[];
 }
 
 /**
  * What is shown of a bot's current token: never the token, never its hash. `lastUsedAt` includes
  * uses not yet written to the store.
  */
-export type BotTokenMetadata = Omit<BotTokenRecord, 'tokenHash' | 'revokedAt'> & {
+export type BotTokenMetadata = Omit<BotTokenRecord, 'tokenHash' | 'revokedAt' | 'scopes'> & {
+  /**
+   * The scopes the token holds now: its `scope` claim within the bot's allowed scopes, or all of
+   * them for a token minted before scopes existed.
+   */
+  scopes: string[];
   /** The reference's names for `expiry` and `expiresAt`. */
   JWTTokenExpiry: string;
   JWTTokenExpiresAt: number | null;
@@ -115,9 +128,23 @@ export class BotService {
       description: optionalText(input.description, 'description', MAX_DESCRIPTION) ?? '',
       createdAt: this.#now(),
       createdBy: actor,
+      allowedScopes: input.allowedScopes === undefined ? [] : scopeList(input.allowedScopes, 'allowedScopes'),
     };
     await this.#store.createBot(bot);
     return this.#view(bot, null);
+  }
+
+  /**
+   * Replaces the scopes the bot's tokens may carry. Live tokens hold at most these from the next
+   * request on; a token minted before scopes existed holds all of them.
+   * @throws ApiError 400 (name, scopes), 404 (unknown bot).
+   */
+  async setAllowedScopes(name: string, allowedScopes: unknown, actor: string): Promise<BotView> {
+    assertBotName(name);
+    const scopes = scopeList(allowedScopes, 'allowedScopes');
+    if (!(await this.#store.setAllowedScopes(name, scopes, actor, this.#now()))) throw unknownBot(name);
+    await this.#registry?.reloadBot(name);
+    return this.getBot(name);
   }
 
   /** Deletes the bot and revokes its token; returns the deleted bot. @throws ApiError 400/404. */
@@ -134,14 +161,37 @@ export class BotService {
    * atomic issue); the registry is reloaded from the store, so it reflects whichever won.
    *
    * @param expiry The wire value: `"OneHour"`, `"1"`, `"7"`, `"30"`, `"60"`, `"90"` or `"Unlimited"`.
+   * @param scopes The token's scopes (its `scope` claim): a subset of the bot's allowed scopes.
+   *   Default: all of them.
    * @returns `{JWTToken, JWTTokenExpiry, JWTTokenExpiresAt}` — the only time the token is shown.
-   * @throws ApiError 400 (name, expiry), 404 (unknown bot).
+   * @throws ApiError 400 (name, expiry, a scope the bot is not allowed), 404 (unknown bot).
    */
-  async generateToken(name: string, expiry: unknown, actor: string): Promise<TokenResponse> {
+  async generateToken(
+    name: string,
+    expiry: unknown,
+    actor: string,
+    scopes?: unknown,
+  ): Promise<TokenResponse> {
     assertBotName(name);
     const choice: ExpiryChoice = parseExpiry(expiry);
+    const bot = await this.#store.getBot(name);
+    if (bot === null) throw unknownBot(name);
+    const granted = scopes === undefined ? bot.allowedScopes : scopeList(scopes, 'scopes');
+    const refused = granted.filter((scope) => !bot.allowedScopes.includes(scope));
+    if (refused.length > 0) {
+      throw badRequest(
+        `Bot "${name}" is not allowed the scope${refused.length === 1 ? '' : 's'} ${refused.join(', ')} (allowed: ${bot.allowedScopes.join(', ') || 'none'}). An admin can allow more with PATCH /api/v1/bots/${name} {"allowedScopes": [...]}.`,
+      );
+    }
     const minted = this.#mint(
-      { subject: name, email: `${name}@${this.#domain}`, isBot: true, tokenType: 'BOT', expiry: choice },
+      {
+        subject: name,
+        email: `${name}@${this.#domain}`,
+        isBot: true,
+        tokenType: 'BOT',
+        expiry: choice,
+        scopes: granted,
+      },
       this.#now(),
     );
     const record: BotTokenRecord = {
@@ -155,6 +205,7 @@ export class BotService {
       issuedBy: actor,
       lastUsedAt: null,
       revokedAt: null,
+      scopes: [...granted],
     };
     await this.#store.issueToken(record, actor);
     await this.#registry?.reloadBot(name);
@@ -187,11 +238,11 @@ export class BotService {
   /**
    * Creates these bots unless they exist or existed (`botConfiguration.defaultBots`, on start).
    * A bot that an admin deleted later stays deleted: the audit log shows it existed. Safe when
-   * instances start at once.
+   * instances start at once. New ones are allowed `allowedScopes` (`botConfiguration.defaultBotScopes`).
    */
-  async ensureBots(names: readonly string[]): Promise<void> {
+  async ensureBots(names: readonly string[], allowedScopes: readonly string[] = []): Promise<void> {
     for (const name of names) {
-      const bot = KNOWN_BOTS.get(name) ?? { name };
+      const bot = { ...(KNOWN_BOTS.get(name) ?? { name }), allowedScopes };
       const history = await this.#store.listAudit({ botName: bot.name, limit: 1 });
       if (history.length > 0 || (await this.#store.getBot(bot.name)) !== null) continue;
       await this.createBot(bot, SYSTEM_ACTOR).catch((error: unknown) => {
@@ -202,10 +253,10 @@ export class BotService {
   }
 
   #view(bot: BotRecord, token: BotTokenRecord | null): BotView {
-    return { ...bot, token: token === null ? null : this.#metadata(token) };
+    return { ...bot, token: token === null ? null : this.#metadata(token, bot) };
   }
 
-  #metadata(token: BotTokenRecord): BotTokenMetadata {
+  #metadata(token: BotTokenRecord, bot: BotRecord): BotTokenMetadata {
     const pending = this.#registry?.pendingLastUse(token.jti);
     const lastUsedAt =
       pending !== undefined && (token.lastUsedAt === null || pending > token.lastUsedAt)
@@ -220,6 +271,10 @@ export class BotService {
       expiresAt: token.expiresAt,
       issuedBy: token.issuedBy,
       lastUsedAt,
+      scopes:
+        token.scopes === null
+          ? [...bot.allowedScopes]
+          : token.scopes.filter((scope) => bot.allowedScopes.includes(scope)),
       JWTTokenExpiry: token.expiry,
       JWTTokenExpiresAt: token.expiresAt,
     };
@@ -237,4 +292,16 @@ function optionalText(value: unknown, field: string, max: number): string | unde
     throw badRequest(`${field} must be a string of at most ${max} characters without control characters.`);
   }
   return value;
+}
+
+/** A list of RFC 6749 scope-tokens, without repeats; 400 naming the field and the bad entry. */
+function scopeList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.length > MAX_SCOPES) {
+    throw badRequest(`${field} must be a list of at most ${MAX_SCOPES} scopes, e.g. ["tables:read"].`);
+  }
+  for (const scope of value) {
+    const problem = typeof scope === 'string' ? scopeTokenProblem(scope) : 'each scope must be a string';
+    if (problem !== undefined) throw badRequest(`${field}: ${problem}.`);
+  }
+  return [...new Set(value as string[])];
 }

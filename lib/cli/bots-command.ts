@@ -19,8 +19,13 @@ interface ConfigOptions {
   config?: string;
 }
 
+/** Collects a repeated option (`--scope a --scope b`) into a list. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 /**
- * Registers `bots list|create|delete|token|revoke`. They open the store and (for `token`) the
+ * Registers `bots list|create|delete|scopes|token|revoke`. They open the store and (for `token`) the
  * signing key named by the configuration, with no server involved — for bootstrapping before any
  * admin can log in. A running server sees the changes within a second.
  */
@@ -43,13 +48,41 @@ export function registerBotsCommands(program: Command, io: CliIo): void {
     .description('create a bot (names: lower-case letters, digits, ".", "_", "-")')
     .option('--display-name <text>', 'name shown to people (default: the name)')
     .option('--description <text>', 'what the bot is for')
-    .action((name: string, options: ConfigOptions & { displayName?: string; description?: string }) =>
+    .option('--allowed-scope <scope>', 'a scope its tokens may carry (repeat for more)', collect)
+    .action(
+      (
+        name: string,
+        options: ConfigOptions & { displayName?: string; description?: string; allowedScope?: string[] },
+      ) =>
+        withBots(options, async (service) => {
+          const bot = await service.createBot(
+            {
+              name,
+              displayName: options.displayName,
+              description: options.description,
+              allowedScopes: options.allowedScope ?? [],
+            },
+            CLI_ACTOR,
+          );
+          io.out(`Created bot "${bot.name}"${allowedLine(bot.allowedScopes)}.\n`);
+        }),
+    );
+
+  withConfig(bots.command('scopes <name> [scopes...]'))
+    .description(
+      "show the scopes the bot's tokens may carry, or set them to exactly the scopes listed; live tokens follow at once",
+    )
+    .option('--clear', 'allow no scopes at all')
+    .action((name: string, scopes: string[], options: ConfigOptions & { clear?: boolean }) =>
       withBots(options, async (service) => {
-        const bot = await service.createBot(
-          { name, displayName: options.displayName, description: options.description },
-          CLI_ACTOR,
-        );
-        io.out(`Created bot "${bot.name}".\n`);
+        if (scopes.length > 0 && options.clear === true) {
+          throw new Error('Give either scopes or --clear, not both.');
+        }
+        const bot =
+          scopes.length > 0 || options.clear === true
+            ? await service.setAllowedScopes(name, scopes, CLI_ACTOR)
+            : await service.getBot(name);
+        io.out(`${bot.allowedScopes.join(' ')}\n`);
       }),
     );
 
@@ -69,9 +102,15 @@ export function registerBotsCommands(program: Command, io: CliIo): void {
         .choices(EXPIRY_CHOICES)
         .default('7'),
     )
-    .action((name: string, options: ConfigOptions & { expiry: string }) =>
+    .option(
+      '--scope <scope>',
+      "a scope the token carries, among the bot's allowed scopes (repeat for more; default: all of them)",
+      collect,
+    )
+    .action((name: string, options: ConfigOptions & { expiry: string; scope?: string[] }) =>
       withBots(options, async (service) => {
-        const minted = await service.generateToken(name, options.expiry, CLI_ACTOR);
+        const minted = await service.generateToken(name, options.expiry, CLI_ACTOR, options.scope);
+        const scopes = (await service.getTokenMetadata(name)).scopes;
         // Only the token on stdout, so `TOKEN=$(jwt-gate bots token …)` captures exactly it.
         io.out(`${minted.JWTToken}\n`);
         const until =
@@ -79,7 +118,7 @@ export function registerBotsCommands(program: Command, io: CliIo): void {
             ? 'never expires'
             : `expires at ${new Date(minted.JWTTokenExpiresAt).toISOString()}`;
         io.err(
-          `Token for bot "${name}" (expiry ${minted.JWTTokenExpiry}) ${until}. ` +
+          `Token for bot "${name}" (expiry ${minted.JWTTokenExpiry}, scopes: ${scopes.join(' ') || 'none'}) ${until}. ` +
             'It is shown only this once and replaces the previous token.\n',
         );
       }),
@@ -118,7 +157,7 @@ async function withBots(options: ConfigOptions, use: (service: BotService) => Pr
         mintToken: lazyMinter(config),
         principalDomain: config.authorizerConfiguration.principalDomain,
       });
-      await service.ensureBots(config.botConfiguration.defaultBots);
+      await service.ensureBots(config.botConfiguration.defaultBots, config.botConfiguration.defaultBotScopes);
       await use(service);
     } finally {
       await store.close();
@@ -161,13 +200,14 @@ function oneLine(error: unknown): string {
 function table(bots: BotView[]): string {
   if (bots.length === 0) return 'No bots.\n';
   const rows = [
-    ['NAME', 'DISPLAY NAME', 'TOKEN', 'EXPIRES', 'LAST USED'],
+    ['NAME', 'DISPLAY NAME', 'TOKEN', 'EXPIRES', 'LAST USED', 'SCOPES'],
     ...bots.map((bot) => [
       bot.name,
       bot.displayName,
       bot.token === null ? '-' : `…${bot.token.last4}`,
       bot.token === null ? '-' : bot.token.expiresAt === null ? 'never' : iso(bot.token.expiresAt),
       bot.token?.lastUsedAt == null ? '-' : iso(bot.token.lastUsedAt),
+      bot.token === null ? '-' : bot.token.scopes.join(' ') || '(none)',
     ]),
   ];
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
@@ -185,4 +225,8 @@ function table(bots: BotView[]): string {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function allowedLine(scopes: readonly string[]): string {
+  return scopes.length === 0 ? '' : ` (allowed scopes: ${scopes.join(' ')})`;
 }

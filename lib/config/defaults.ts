@@ -95,6 +95,7 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
   },
   botConfiguration: {
     defaultBots: setting('JWT_GATE_DEFAULT_BOTS', []),
+    defaultBotScopes: setting('JWT_GATE_DEFAULT_BOT_SCOPES', []),
   },
   verificationConfiguration: {
     clockToleranceSeconds: setting('JWT_CLOCK_TOLERANCE_SECONDS', 60),

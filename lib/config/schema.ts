@@ -226,6 +226,7 @@ const botConfiguration = z.strictObject({
   defaultBots: list(
     z.string().regex(BOT_NAME_PATTERN, { error: `must be bot names (${BOT_NAME_RULE}), got {got}` }),
   ),
+  defaultBotScopes: scopeList,
 });
 
 const protectedResourceConfiguration = z.strictObject({

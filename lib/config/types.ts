@@ -155,6 +155,12 @@ export interface BotConfiguration {
    * none; the example app lists `ingestion-bot`, as the reference has. Env `JWT_GATE_DEFAULT_BOTS`.
    */
   defaultBots: string[];
+  /**
+   * The allowed scopes (`allowedScopes`) a default bot gets when it is created, e.g.
+   * `[tables:read,tables:write]`; an admin changes them later. Default `[]`. Env
+   * `JWT_GATE_DEFAULT_BOT_SCOPES`.
+   */
+  defaultBotScopes: string[];
 }
 
 /** Our own additions: verification and JWKS-fetching limits. */

@@ -1,6 +1,13 @@
 import { conflict, notFound } from '../errors.js';
 import { Listeners } from './listeners.js';
-import { BOT_DELETED_DETAIL, REPLACED_DETAIL, auditLimit, latestUses } from './store-helpers.js';
+import {
+  BOT_DELETED_DETAIL,
+  REPLACED_DETAIL,
+  auditLimit,
+  issueDetail,
+  latestUses,
+  scopesDetail,
+} from './store-helpers.js';
 import type {
   AuditEntry,
   BotRecord,
@@ -35,19 +42,34 @@ export class MemoryStore implements BotStore {
 
   listBots(): Promise<BotRecord[]> {
     const bots = [...this.#bots.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return Promise.resolve(bots.map((bot) => ({ ...bot })));
+    return Promise.resolve(bots.map(copyBot));
   }
 
   getBot(name: string): Promise<BotRecord | null> {
     const bot = this.#bots.get(name);
-    return Promise.resolve(bot === undefined ? null : { ...bot });
+    return Promise.resolve(bot === undefined ? null : copyBot(bot));
   }
 
   createBot(bot: BotRecord): Promise<void> {
     return this.#write(bot.name, () => {
       if (this.#bots.has(bot.name)) throw conflict(`Bot "${bot.name}" already exists.`);
-      this.#bots.set(bot.name, { ...bot });
-      this.#log(bot.createdAt, bot.createdBy, 'bot.create', bot.name, null, null);
+      this.#bots.set(bot.name, copyBot(bot));
+      this.#log(bot.createdAt, bot.createdBy, 'bot.create', bot.name, null, scopesDetail(bot.allowedScopes));
+    });
+  }
+
+  setAllowedScopes(
+    name: string,
+    allowedScopes: readonly string[],
+    actor: string,
+    at: number,
+  ): Promise<boolean> {
+    const bot = this.#bots.get(name);
+    if (bot === undefined) return Promise.resolve(false);
+    return this.#write(name, () => {
+      bot.allowedScopes = [...allowedScopes];
+      this.#log(at, actor, 'bot.update', name, null, scopesDetail(allowedScopes));
+      return true;
     });
   }
 
@@ -66,9 +88,9 @@ export class MemoryStore implements BotStore {
       if (!this.#bots.has(token.botName)) throw notFound(`Bot "${token.botName}" not found.`);
       if (this.#tokens.has(token.jti)) throw conflict(`Token id "${token.jti}" is already used.`);
       const replaced = this.#revoke(token.botName, actor, token.issuedAt, REPLACED_DETAIL);
-      this.#tokens.set(token.jti, { ...token, revokedAt: null });
+      this.#tokens.set(token.jti, { ...copyToken(token), revokedAt: null });
       this.#current.set(token.botName, token.jti);
-      this.#log(token.issuedAt, actor, 'token.issue', token.botName, token.jti, `expiry ${token.expiry}`);
+      this.#log(token.issuedAt, actor, 'token.issue', token.botName, token.jti, issueDetail(token));
       return { replaced };
     });
   }
@@ -81,14 +103,14 @@ export class MemoryStore implements BotStore {
   getCurrentToken(botName: string): Promise<BotTokenRecord | null> {
     const jti = this.#current.get(botName);
     const token = jti === undefined ? undefined : this.#tokens.get(jti);
-    return Promise.resolve(token === undefined ? null : { ...token });
+    return Promise.resolve(token === undefined ? null : copyToken(token));
   }
 
   listCurrentTokens(): Promise<BotTokenRecord[]> {
     const tokens: BotTokenRecord[] = [];
     for (const jti of this.#current.values()) {
       const token = this.#tokens.get(jti);
-      if (token !== undefined) tokens.push({ ...token });
+      if (token !== undefined) tokens.push(copyToken(token));
     }
     return Promise.resolve(tokens);
   }
@@ -148,4 +170,13 @@ export class MemoryStore implements BotStore {
   ): void {
     this.#audit.push({ id: this.#audit.length + 1, at, actor, action, botName, jti, detail });
   }
+}
+
+/** Copies, so no caller shares the stored record or its scope list. */
+function copyBot(bot: BotRecord): BotRecord {
+  return { ...bot, allowedScopes: [...bot.allowedScopes] };
+}
+
+function copyToken(token: BotTokenRecord): BotTokenRecord {
+  return { ...token, scopes: token.scopes === null ? null : [...token.scopes] };
 }

@@ -40,6 +40,11 @@ export function postgresMigrations(s: string): string[] {
     );
     CREATE INDEX audit_log_bot ON ${s}.audit_log (bot_name, id);
     `,
+    // 2: scopes. Existing bots are allowed none; existing tokens (NULL) hold their bot's allowed set.
+    `
+    ALTER TABLE ${s}.bots ADD COLUMN allowed_scopes text NOT NULL DEFAULT '';
+    ALTER TABLE ${s}.bot_tokens ADD COLUMN scopes text;
+    `,
   ];
 }
 

@@ -9,12 +9,27 @@ import { migratePostgres } from './postgres-migrations.js';
 import {
   AUDIT_COLUMNS,
   BOT_COLUMNS,
+  BOT_INSERT_COLUMNS,
   TOKEN_COLUMNS,
   TOKEN_INSERT_COLUMNS,
+  botFromRow,
+  botInsertValues,
+  scopesColumn,
+  tokenFromRow,
   tokenInsertValues,
 } from './sql-columns.js';
-import { BOT_DELETED_DETAIL, REPLACED_DETAIL, auditLimit, latestUses } from './store-helpers.js';
+import {
+  BOT_DELETED_DETAIL,
+  REPLACED_DETAIL,
+  auditLimit,
+  issueDetail,
+  latestUses,
+  scopesDetail,
+} from './store-helpers.js';
 import { ALL_BOTS } from './types.js';
+
+type BotRow = Parameters<typeof botFromRow>[0];
+type TokenRow = Parameters<typeof tokenFromRow>[0];
 import type {
   AuditAction,
   AuditEntry,
@@ -143,26 +158,53 @@ export class PostgresStore implements BotStore {
   }
 
   listBots(): Promise<BotRecord[]> {
-    return this.#rows<BotRecord>(`SELECT ${BOT_COLUMNS} FROM ${this.#s}.bots ORDER BY name`);
+    return this.#rows<BotRow>(`SELECT ${BOT_COLUMNS} FROM ${this.#s}.bots ORDER BY name`).then((rows) =>
+      rows.map(botFromRow),
+    );
   }
 
   async getBot(name: string): Promise<BotRecord | null> {
-    const rows = await this.#rows<BotRecord>(`SELECT ${BOT_COLUMNS} FROM ${this.#s}.bots WHERE name = $1`, [
+    const rows = await this.#rows<BotRow>(`SELECT ${BOT_COLUMNS} FROM ${this.#s}.bots WHERE name = $1`, [
       name,
     ]);
-    return rows[0] ?? null;
+    return rows[0] === undefined ? null : botFromRow(rows[0]);
   }
 
   createBot(bot: BotRecord): Promise<void> {
     return this.#write(bot.name, async (tx) => {
       const inserted = await tx.query(
-        `INSERT INTO ${this.#s}.bots (name, display_name, description, created_at, created_by)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING`,
-        [bot.name, bot.displayName, bot.description, bot.createdAt, bot.createdBy],
+        `INSERT INTO ${this.#s}.bots (${BOT_INSERT_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
+        botInsertValues(bot),
       );
       if (inserted.rowCount !== 1) throw conflict(`Bot "${bot.name}" already exists.`);
-      await this.#log(tx, bot.createdAt, bot.createdBy, 'bot.create', bot.name, null, null);
+      await this.#log(
+        tx,
+        bot.createdAt,
+        bot.createdBy,
+        'bot.create',
+        bot.name,
+        null,
+        scopesDetail(bot.allowedScopes),
+      );
       return { result: undefined, changed: true };
+    });
+  }
+
+  setAllowedScopes(
+    name: string,
+    allowedScopes: readonly string[],
+    actor: string,
+    at: number,
+  ): Promise<boolean> {
+    return this.#write(name, async (tx) => {
+      const updated = await tx.query(`UPDATE ${this.#s}.bots SET allowed_scopes = $1 WHERE name = $2`, [
+        scopesColumn(allowedScopes),
+        name,
+      ]);
+      if (updated.rowCount !== 1) return { result: false, changed: false };
+      await this.#log(tx, at, actor, 'bot.update', name, null, scopesDetail(allowedScopes));
+      return { result: true, changed: true };
     });
   }
 
@@ -183,18 +225,10 @@ export class PostgresStore implements BotStore {
       const replaced = await this.#revoke(tx, token.botName, actor, token.issuedAt, REPLACED_DETAIL);
       await tx.query(
         `INSERT INTO ${this.#s}.bot_tokens (${TOKEN_INSERT_COLUMNS})
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         tokenInsertValues(token),
       );
-      await this.#log(
-        tx,
-        token.issuedAt,
-        actor,
-        'token.issue',
-        token.botName,
-        token.jti,
-        `expiry ${token.expiry}`,
-      );
+      await this.#log(tx, token.issuedAt, actor, 'token.issue', token.botName, token.jti, issueDetail(token));
       return { result: { replaced }, changed: true };
     });
   }
@@ -209,17 +243,17 @@ export class PostgresStore implements BotStore {
   }
 
   async getCurrentToken(botName: string): Promise<BotTokenRecord | null> {
-    const rows = await this.#rows<BotTokenRecord>(
+    const rows = await this.#rows<TokenRow>(
       `SELECT ${TOKEN_COLUMNS} FROM ${this.#s}.bot_tokens WHERE bot_name = $1 AND revoked_at IS NULL`,
       [botName],
     );
-    return rows[0] ?? null;
+    return rows[0] === undefined ? null : tokenFromRow(rows[0]);
   }
 
   listCurrentTokens(): Promise<BotTokenRecord[]> {
-    return this.#rows<BotTokenRecord>(
+    return this.#rows<TokenRow>(
       `SELECT ${TOKEN_COLUMNS} FROM ${this.#s}.bot_tokens WHERE revoked_at IS NULL ORDER BY bot_name`,
-    );
+    ).then((rows) => rows.map(tokenFromRow));
   }
 
   async recordLastUsed(uses: ReadonlyArray<{ jti: string; at: number }>): Promise<void> {

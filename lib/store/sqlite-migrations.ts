@@ -45,6 +45,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     at INTEGER NOT NULL
   );
   `,
+  // 2: scopes. Existing bots are allowed none; existing tokens (NULL) hold their bot's allowed set.
+  `
+  ALTER TABLE bots ADD COLUMN allowed_scopes TEXT NOT NULL DEFAULT '';
+  ALTER TABLE bot_tokens ADD COLUMN scopes TEXT;
+  `,
 ];
 
 /**

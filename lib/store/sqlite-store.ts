@@ -7,13 +7,25 @@ import { loadDriver } from './load-driver.js';
 import {
   AUDIT_COLUMNS,
   BOT_COLUMNS,
+  BOT_INSERT_COLUMNS,
   TOKEN_COLUMNS,
   TOKEN_INSERT_COLUMNS,
+  botFromRow,
+  botInsertValues,
+  scopesColumn,
+  tokenFromRow,
   tokenInsertValues,
 } from './sql-columns.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { DATABASE_URL_FIELD, storeUnavailable } from './store-errors.js';
-import { BOT_DELETED_DETAIL, REPLACED_DETAIL, auditLimit, latestUses } from './store-helpers.js';
+import {
+  BOT_DELETED_DETAIL,
+  REPLACED_DETAIL,
+  auditLimit,
+  issueDetail,
+  latestUses,
+  scopesDetail,
+} from './store-helpers.js';
 import { SqliteChangeLog } from './sqlite-change-log.js';
 import type {
   AuditAction,
@@ -25,6 +37,9 @@ import type {
   StoreChange,
 } from './types.js';
 import { ALL_BOTS } from './types.js';
+
+type BotRow = Parameters<typeof botFromRow>[0];
+type TokenRow = Parameters<typeof tokenFromRow>[0];
 
 /**
  * Failed timer polls in a row (with no successful `syncChanges` between) after which the store
@@ -108,8 +123,8 @@ export class SqliteStore implements BotStore {
   }
 
   listBots(): Promise<BotRecord[]> {
-    return this.#read(
-      (db) => db.prepare(`SELECT ${BOT_COLUMNS} FROM bots ORDER BY name`).all() as BotRecord[],
+    return this.#read((db) =>
+      (db.prepare(`SELECT ${BOT_COLUMNS} FROM bots ORDER BY name`).all() as BotRow[]).map(botFromRow),
     );
   }
 
@@ -120,11 +135,35 @@ export class SqliteStore implements BotStore {
   createBot(bot: BotRecord): Promise<void> {
     return this.#write(bot.name, (db) => {
       if (this.#bot(db, bot.name) !== null) throw conflict(`Bot "${bot.name}" already exists.`);
-      db.prepare(
-        'INSERT INTO bots (name, display_name, description, created_at, created_by) VALUES (?, ?, ?, ?, ?)',
-      ).run(bot.name, bot.displayName, bot.description, bot.createdAt, bot.createdBy);
-      this.#log(db, bot.createdAt, bot.createdBy, 'bot.create', bot.name, null, null);
+      db.prepare(`INSERT INTO bots (${BOT_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`).run(
+        ...botInsertValues(bot),
+      );
+      this.#log(
+        db,
+        bot.createdAt,
+        bot.createdBy,
+        'bot.create',
+        bot.name,
+        null,
+        scopesDetail(bot.allowedScopes),
+      );
       return { result: undefined, changed: true };
+    });
+  }
+
+  setAllowedScopes(
+    name: string,
+    allowedScopes: readonly string[],
+    actor: string,
+    at: number,
+  ): Promise<boolean> {
+    return this.#write(name, (db) => {
+      const updated = db
+        .prepare('UPDATE bots SET allowed_scopes = ? WHERE name = ?')
+        .run(scopesColumn(allowedScopes), name);
+      if (updated.changes !== 1) return { result: false, changed: false };
+      this.#log(db, at, actor, 'bot.update', name, null, scopesDetail(allowedScopes));
+      return { result: true, changed: true };
     });
   }
 
@@ -146,9 +185,9 @@ export class SqliteStore implements BotStore {
       }
       const replaced = this.#revoke(db, token.botName, actor, token.issuedAt, REPLACED_DETAIL);
       db.prepare(
-        `INSERT INTO bot_tokens (${TOKEN_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO bot_tokens (${TOKEN_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(...tokenInsertValues(token));
-      this.#log(db, token.issuedAt, actor, 'token.issue', token.botName, token.jti, `expiry ${token.expiry}`);
+      this.#log(db, token.issuedAt, actor, 'token.issue', token.botName, token.jti, issueDetail(token));
       return { result: { replaced }, changed: true };
     });
   }
@@ -161,20 +200,21 @@ export class SqliteStore implements BotStore {
   }
 
   getCurrentToken(botName: string): Promise<BotTokenRecord | null> {
-    return this.#read(
-      (db) =>
-        (db
-          .prepare(`SELECT ${TOKEN_COLUMNS} FROM bot_tokens WHERE bot_name = ? AND revoked_at IS NULL`)
-          .get(botName) as BotTokenRecord | undefined) ?? null,
-    );
+    return this.#read((db) => {
+      const row = db
+        .prepare(`SELECT ${TOKEN_COLUMNS} FROM bot_tokens WHERE bot_name = ? AND revoked_at IS NULL`)
+        .get(botName) as TokenRow | undefined;
+      return row === undefined ? null : tokenFromRow(row);
+    });
   }
 
   listCurrentTokens(): Promise<BotTokenRecord[]> {
-    return this.#read(
-      (db) =>
+    return this.#read((db) =>
+      (
         db
           .prepare(`SELECT ${TOKEN_COLUMNS} FROM bot_tokens WHERE revoked_at IS NULL ORDER BY bot_name`)
-          .all() as BotTokenRecord[],
+          .all() as TokenRow[]
+      ).map(tokenFromRow),
     );
   }
 
@@ -214,10 +254,8 @@ export class SqliteStore implements BotStore {
   }
 
   #bot(db: Database.Database, name: string): BotRecord | null {
-    return (
-      (db.prepare(`SELECT ${BOT_COLUMNS} FROM bots WHERE name = ?`).get(name) as BotRecord | undefined) ??
-      null
-    );
+    const row = db.prepare(`SELECT ${BOT_COLUMNS} FROM bots WHERE name = ?`).get(name) as BotRow | undefined;
+    return row === undefined ? null : botFromRow(row);
   }
 
   /** Revokes the bot's current token, if any, with its audit row. Returns its jti. */

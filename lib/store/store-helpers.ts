@@ -1,4 +1,4 @@
-import type { ListAuditOptions } from './types.js';
+import type { BotTokenRecord, ListAuditOptions } from './types.js';
 
 /** Default and ceiling of `listAudit`'s `limit`. */
 export const DEFAULT_AUDIT_LIMIT = 100;
@@ -25,3 +25,15 @@ export function latestUses(uses: ReadonlyArray<{ jti: string; at: number }>): Ma
 export const REPLACED_DETAIL = 'replaced by a new token';
 /** The audit detail written when a token is revoked because its bot is deleted. */
 export const BOT_DELETED_DETAIL = 'bot deleted';
+
+/** The audit detail of an allowed-scopes change or a bot's creation: `allowedScopes a b`, or `null` for none. */
+export function scopesDetail(allowedScopes: readonly string[]): string | null {
+  return allowedScopes.length === 0 ? null : `allowedScopes ${allowedScopes.join(' ')}`;
+}
+
+/** The audit detail of a token issue: `expiry 7`, and its scopes when it has any. */
+export function issueDetail(token: BotTokenRecord): string {
+  return token.scopes === null || token.scopes.length === 0
+    ? `expiry ${token.expiry}`
+    : `expiry ${token.expiry}, scopes ${token.scopes.join(' ')}`;
+}

@@ -12,6 +12,11 @@ export interface BotRecord {
   createdAt: number;
   /** Principal name of the admin who created it. */
   createdBy: string;
+  /**
+   * The scopes its tokens may carry (RFC 6749 §3.3 scope-tokens), set by an admin; a token minted
+   * without a choice gets all of them. Bots created before scopes existed have none.
+   */
+  allowedScopes: string[];
 }
 
 /** What is kept of a minted bot token. Never the token. */
@@ -34,9 +39,14 @@ export interface BotTokenRecord {
   lastUsedAt: number | null;
   /** Epoch milliseconds, or `null` while the token is the bot's current one. */
   revokedAt: number | null;
+  /**
+   * The scopes the token carries (its `scope` claim); `null` for a token minted before scopes
+   * existed, which holds its bot's allowed scopes at each use.
+   */
+  scopes: string[] | null;
 }
 
-export type AuditAction = 'bot.create' | 'bot.delete' | 'token.issue' | 'token.revoke';
+export type AuditAction = 'bot.create' | 'bot.update' | 'bot.delete' | 'token.issue' | 'token.revoke';
 
 /** One audit row, written in the same transaction as the change it records. */
 export interface AuditEntry {
@@ -86,6 +96,15 @@ export interface BotStore {
   getBot(name: string): Promise<BotRecord | null>;
   /** Rejects with `conflict()` (409 `ERR_CONFLICT`) when the name is taken. */
   createBot(bot: BotRecord): Promise<void>;
+  /**
+   * Replaces the bot's allowed scopes (audited as `bot.update`). `false` when there is no such bot.
+   */
+  setAllowedScopes(
+    name: string,
+    allowedScopes: readonly string[],
+    actor: string,
+    at: number,
+  ): Promise<boolean>;
   /** Deletes the bot and revokes its current token. `false` when there is no such bot. */
   deleteBot(name: string, actor: string, at: number): Promise<boolean>;
   /**

@@ -15,6 +15,8 @@ export interface MintClaims {
   tokenType: TokenType;
   /** Lifetime choice as on the wire; `Unlimited` omits `exp`. */
   expiry: ExpiryChoice;
+  /** `scope` (RFC 9068 §2.2.3), space-separated; omitted when not given. `[]` mints `scope: ""`. */
+  scopes?: readonly string[];
 }
 
 /** Issuer settings, from `jwtTokenConfiguration`. */
@@ -44,7 +46,7 @@ export interface MintedToken {
 
 /**
  * Signs a token with the active key: header `{alg, typ: "JWT", kid}`, claims `iss`, `sub`, `aud`,
- * `email`, `preferred_username`, `isBot`, `tokenType`, `iat`, `exp` (unless Unlimited) and a
+ * `email`, `preferred_username`, `isBot`, `tokenType`, `scope` (when given), `iat`, `exp` (unless Unlimited) and a
  * unique `jti`. Times are UTC epoch seconds; `nowMs` is injectable for tests.
  */
 export function mintToken(issuer: MintIssuer, claims: MintClaims, nowMs: number = Date.now()): MintedToken {
@@ -60,6 +62,7 @@ export function mintToken(issuer: MintIssuer, claims: MintClaims, nowMs: number 
     preferred_username: claims.preferredUsername ?? claims.subject,
     isBot: claims.isBot,
     tokenType: claims.tokenType,
+    scope: claims.scopes?.join(' '),
     iat,
     exp,
     jti,

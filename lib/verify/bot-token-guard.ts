@@ -17,6 +17,12 @@ export interface BotTokenGuard {
   check(botName: string, jti: string | null, nowMs: number, issuedAtMs?: number): BotTokenState;
   /** Re-reads one bot from the store (after `unknown`); never rejects. */
   refresh?(botName: string): Promise<void>;
+  /**
+   * The bot's allowed scopes (frozen), or `undefined` when unknown. A bot token's scopes are its
+   * `scope` claim within these; a token without the claim (minted before scopes existed) holds
+   * all of them. Without this method bot tokens hold their claim's scopes only.
+   */
+  allowedScopes?(botName: string): readonly string[] | undefined;
   /** Records a use for `last used at`, batched: never a write per request. */
   noteUse(jti: string, nowMs: number): void;
 }

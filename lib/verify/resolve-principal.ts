@@ -1,7 +1,8 @@
 import type { AuthenticationConfiguration, AuthorizerConfiguration, TokenType } from '../config/types.js';
 import { ConfigError, InsufficientScopeError, InvalidTokenError } from '../errors.js';
 import type { Principal } from './principal.js';
-import { resolveScopes, type ScopeRule } from './scopes.js';
+import type { BotTokenGuard } from './bot-token-guard.js';
+import { resolveBotScopes, resolveScopes, type ScopeRule } from './scopes.js';
 
 const TOKEN_TYPES: ReadonlySet<string> = new Set<TokenType>(['BOT', 'PERSONAL_ACCESS', 'OM_USER']);
 
@@ -30,6 +31,7 @@ export interface PrincipalPolicy {
 export function createPrincipalPolicy(
   auth: Pick<AuthenticationConfiguration, 'jwtPrincipalClaims' | 'jwtPrincipalClaimsMapping'>,
   authorizer: AuthorizerConfiguration,
+  bots?: Pick<BotTokenGuard, 'allowedScopes'>,
 ): PrincipalPolicy {
   const mapping = parseMapping(auth.jwtPrincipalClaimsMapping);
   const claimOrder = auth.jwtPrincipalClaims;
@@ -91,7 +93,11 @@ export function createPrincipalPolicy(
           `Only users of the domain ${authorizer.principalDomain} may use this service.`,
         );
       }
-      const scopes = resolveScopes(claims, scopeRule);
+      // Our bot tokens hold what their bot is allowed now; everyone else what their token says.
+      const scopes =
+        tokenType === 'BOT'
+          ? resolveBotScopes(claims, scopeRule, bots?.allowedScopes?.(stringClaim(claims, 'sub') ?? ''))
+          : resolveScopes(claims, scopeRule);
       const exp = claims.exp;
       return Object.freeze({
         name,

@@ -26,7 +26,7 @@ export interface ScopeRule {
   readonly defaults: readonly string[];
 }
 
-const NO_SCOPES: readonly string[] = Object.freeze([]);
+export const NO_SCOPES: readonly string[] = Object.freeze([]);
 
 /** `scope`, then `scp`; no scopes without them. */
 export const DEFAULT_SCOPE_RULE: ScopeRule = Object.freeze({ claim: null, defaults: NO_SCOPES });
@@ -70,4 +70,22 @@ export function readScopeClaim(
 /** The token's scopes: its claim when present, else the rule's defaults. */
 export function resolveScopes(claims: Readonly<Record<string, unknown>>, rule: ScopeRule): readonly string[] {
   return readScopeClaim(claims, rule) ?? rule.defaults;
+}
+
+/**
+ * A bot token's scopes: its claim within the bot's allowed scopes now (an admin who narrows them
+ * narrows live tokens too), or — for a token minted before scopes existed, without the claim —
+ * all of them. `allowed` `undefined` (no registry to ask): the claim alone.
+ */
+export function resolveBotScopes(
+  claims: Readonly<Record<string, unknown>>,
+  rule: ScopeRule,
+  allowed: readonly string[] | undefined,
+): readonly string[] {
+  const claimed = readScopeClaim(claims, rule);
+  if (allowed === undefined) return claimed ?? NO_SCOPES;
+  if (claimed === undefined) return allowed;
+  return claimed.every((s) => allowed.includes(s))
+    ? claimed
+    : Object.freeze(claimed.filter((s) => allowed.includes(s)));
 }

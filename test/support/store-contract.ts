@@ -14,6 +14,7 @@ export function bot(name: string, overrides: Partial<BotRecord> = {}): BotRecord
     description: 'runs ingestion',
     createdAt: T0,
     createdBy: 'admin',
+    allowedScopes: [],
     ...overrides,
   };
 }
@@ -35,6 +36,7 @@ export function mint(
     issuedBy: 'admin',
     lastUsedAt: null,
     revokedAt: null,
+    scopes: null,
     ...overrides,
   };
   return { token, record };
@@ -232,6 +234,34 @@ export function contract(
       off();
       await store.createBot(bot('airflow-bot'));
       assert.deepEqual(seen, ['ingestion-bot', 'ingestion-bot', 'ingestion-bot', 'ingestion-bot']);
+    });
+
+    it("keeps a bot's allowed scopes and a token's scopes; setAllowedScopes is audited and told", async () => {
+      await store.createBot(bot('ingestion-bot', { allowedScopes: ['tables:read', 'tables:write'] }));
+      assert.deepEqual((await store.getBot('ingestion-bot'))?.allowedScopes, ['tables:read', 'tables:write']);
+      const scoped = mint('ingestion-bot', { scopes: ['tables:read'] }).record;
+      await store.issueToken(scoped, 'admin');
+      assert.deepEqual(await store.getCurrentToken('ingestion-bot'), scoped);
+      const none = mint('ingestion-bot', { issuedAt: T0 + 2000, scopes: [] }).record;
+      await store.issueToken(none, 'admin');
+      assert.deepEqual(
+        (await store.listCurrentTokens())[0]?.scopes,
+        [],
+        'an empty set is not "minted before scopes"',
+      );
+
+      const told = nextChange(store, (c) => c.botName === 'ingestion-bot');
+      assert.equal(await store.setAllowedScopes('ingestion-bot', ['tables:read'], 'carol', T0 + 3000), true);
+      await told;
+      assert.deepEqual(await store.listBots(), [bot('ingestion-bot', { allowedScopes: ['tables:read'] })]);
+      assert.equal(await store.setAllowedScopes('nobody', ['x'], 'carol', T0), false);
+      const [latest] = await store.listAudit({ botName: 'ingestion-bot', limit: 1 });
+      assert.deepEqual(
+        { action: latest?.action, actor: latest?.actor, detail: latest?.detail },
+        { action: 'bot.update', actor: 'carol', detail: 'allowedScopes tables:read' },
+      );
+      assert.equal(await store.setAllowedScopes('ingestion-bot', [], 'carol', T0 + 4000), true);
+      assert.deepEqual((await store.getBot('ingestion-bot'))?.allowedScopes, []);
     });
   });
 }

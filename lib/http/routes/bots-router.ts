@@ -19,9 +19,10 @@ export interface BotsRouterOptions {
  * whatever its name. Mount it after `gate.authenticate`; without it every route answers 401.
  * Every route guards itself, so the router can be mounted at the root next to the app's routes.
  *
- * - `GET /api/v1/bots`, `POST /api/v1/bots` `{name, displayName?, description?}`
- * - `GET|DELETE /api/v1/bots/{name}` (deleting revokes the bot's token)
- * - `PUT /api/v1/bots/{name}/token` `{"JWTTokenExpiry": "7"}` → the token, shown this once
+ * - `GET /api/v1/bots`, `POST /api/v1/bots` `{name, displayName?, description?, allowedScopes?}`
+ * - `GET|DELETE /api/v1/bots/{name}` (deleting revokes the bot's token),
+ *   `PATCH /api/v1/bots/{name}` `{"allowedScopes": [...]}`
+ * - `PUT /api/v1/bots/{name}/token` `{"JWTTokenExpiry": "7", "scopes"?: [...]}` → the token, shown this once
  * - `GET /api/v1/bots/{name}/token` (metadata only), `DELETE /api/v1/bots/{name}/token` (revoke)
  * - the reference's shapes: `PUT /api/v1/users/generateToken/{name}`,
  *   `PUT /api/v1/users/revokeToken` `{"id": "<bot name>"}`, `GET /api/v1/users/token/{name}`
@@ -39,7 +40,8 @@ export function createBotsRouter(bots: BotService, options: BotsRouterOptions = 
   const name = (req: Request): string => String(req.params.name);
 
   const generate = route(async (req, res) => {
-    res.json(await bots.generateToken(name(req), bodyOf(req).JWTTokenExpiry, actor(req)));
+    const body = bodyOf(req);
+    res.json(await bots.generateToken(name(req), body.JWTTokenExpiry, actor(req), body.scopes));
   });
   const tokenMetadata = route(async (req, res) => {
     res.json(await bots.getTokenMetadata(name(req)));
@@ -65,6 +67,7 @@ export function createBotsRouter(bots: BotService, options: BotsRouterOptions = 
             name: body.name as string,
             displayName: body.displayName as string,
             description: body.description as string,
+            allowedScopes: body.allowedScopes as string[],
           },
           actor(req),
         );
@@ -80,13 +83,27 @@ export function createBotsRouter(bots: BotService, options: BotsRouterOptions = 
         res.json(await bots.getBot(name(req)));
       }),
     )
+    .patch(
+      guard,
+      json,
+      route(async (req, res) => {
+        const body = bodyOf(req);
+        const other = Object.keys(body).filter((key) => key !== 'allowedScopes');
+        if (!('allowedScopes' in body) || other.length > 0) {
+          throw badRequest(
+            `Send {"allowedScopes": [...]}: only a bot's allowed scopes can be changed${other.length > 0 ? ` (not ${other.join(', ')})` : ''}.`,
+          );
+        }
+        res.json(await bots.setAllowedScopes(name(req), body.allowedScopes, actor(req)));
+      }),
+    )
     .delete(
       guard,
       route(async (req, res) => {
         res.json(await bots.deleteBot(name(req), actor(req)));
       }),
     )
-    .all(guard, methodNotAllowed('GET, HEAD, DELETE'));
+    .all(guard, methodNotAllowed('GET, HEAD, PATCH, DELETE'));
   router
     .route('/api/v1/bots/:name/token')
     .put(guard, json, generate)
