@@ -106,7 +106,14 @@ describe('bot registry', function () {
   beforeEach(async function () {
     store = new FlakyStore();
     for (const name of ['a', 'b']) {
-      await store.createBot({ name, displayName: name, description: '', createdAt: 0, createdBy: 'admin', allowedScopes: [] });
+      await store.createBot({
+        name,
+        displayName: name,
+        description: '',
+        createdAt: 0,
+        createdBy: 'admin',
+        allowedScopes: [],
+      });
     }
     retired.length = 0;
     registry = new BotRegistry({
@@ -227,7 +234,14 @@ describe('bot registry over a store that delivers changes on demand (SQLite)', f
   beforeEach(async function () {
     store = new SyncedStore();
     for (const name of ['a', 'b']) {
-      await store.createBot({ name, displayName: name, description: '', createdAt: 0, createdBy: 'admin', allowedScopes: [] });
+      await store.createBot({
+        name,
+        displayName: name,
+        description: '',
+        createdAt: 0,
+        createdBy: 'admin',
+        allowedScopes: [],
+      });
     }
     retired.length = 0;
     registry = new BotRegistry({ store, onTokenRetired: (jti) => retired.push(jti) });

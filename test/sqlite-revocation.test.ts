@@ -136,8 +136,22 @@ describe('SQLite store: syncChanges', function () {
       reader.onChange((change) => seen.push(change.botName));
       reader.syncChanges();
       assert.deepEqual(seen, [], 'nothing changed yet');
-      await writer.createBot({ name: 'x', displayName: 'x', description: '', createdAt: 0, createdBy: 'a', allowedScopes: [] });
-      await writer.createBot({ name: 'y', displayName: 'y', description: '', createdAt: 0, createdBy: 'a', allowedScopes: [] });
+      await writer.createBot({
+        name: 'x',
+        displayName: 'x',
+        description: '',
+        createdAt: 0,
+        createdBy: 'a',
+        allowedScopes: [],
+      });
+      await writer.createBot({
+        name: 'y',
+        displayName: 'y',
+        description: '',
+        createdAt: 0,
+        createdBy: 'a',
+        allowedScopes: [],
+      });
       assert.deepEqual(seen, [], 'the timer is far off');
       reader.syncChanges();
       assert.deepEqual(seen, ['x', 'y']);
@@ -159,7 +173,14 @@ describe('SQLite store: syncChanges', function () {
     const other = new SqliteStore({ path, pollIntervalMs: 60_000 });
     await other.init();
     try {
-      await other.createBot({ name: 'x', displayName: 'x', description: '', createdAt: 0, createdBy: 'a', allowedScopes: [] });
+      await other.createBot({
+        name: 'x',
+        displayName: 'x',
+        description: '',
+        createdAt: 0,
+        createdBy: 'a',
+        allowedScopes: [],
+      });
       const raw = new Database(path);
       raw.exec('ALTER TABLE changes RENAME TO changes_moved');
       raw.close();
