@@ -1,13 +1,14 @@
 /**
  * The example API: an existing-style Express app that adopts jwt-gate the way a user would.
  * Public pages first (the Bots page), then `app.use(gate.authenticate)` — which answers the JWKS,
- * the auth config and health itself — then the protected API — ingestion-facing tables and lineage, the bot admin API — and finally
+ * the auth config and health itself — then the protected API — ingestion-facing tables and lineage
+ * (reading needs the scope `tables:read`, writing `tables:write`), the bot admin API — and finally
  * `gate.errorHandler` so auth failures answer with RFC 6750 headers and `{code, message}` JSON.
  */
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { JwtGate } from '../lib/index.js';
-import { ApiError } from '../lib/index.js';
+import { ApiError, requireScopes } from '../lib/index.js';
 import { createCatalog } from './catalog.js';
 import { createPipelinesRouter } from './pipelines.js';
 
@@ -29,6 +30,12 @@ export function createApp(gate: JwtGate, options: ExampleAppOptions = {}): Expre
   app.use(gate.botsRouter);
   app.use(createPipelinesRouter(gate));
 
+  // Least privilege (RFC 6750 §3.1): a token without the scope gets 403 insufficient_scope. People
+  // signing in get the SSO's defaultScopes; bots what their token was minted with.
+  const realm = { realm: gate.config.verificationConfiguration.realm };
+  const canRead = requireScopes(['tables:read'], realm);
+  const canWrite = requireScopes(['tables:write'], realm);
+
   const api = express.Router({ caseSensitive: true, strict: true });
   api.use(express.json({ limit: '256kb' }));
   api.get('/users/loggedInUser', (req, res) => {
@@ -42,23 +49,24 @@ export function createApp(gate: JwtGate, options: ExampleAppOptions = {}): Expre
       issuer: user.issuer,
       subject: user.subject,
       source: user.source,
+      scopes: user.scopes,
       expiresAt: user.expiresAt,
     });
   });
-  api.get('/tables', (_req, res) => {
+  api.get('/tables', canRead, (_req, res) => {
     res.json({ data: catalog.listTables(), paging: { total: catalog.listTables().length } });
   });
-  api.post('/tables', (req, res, next) => {
+  api.post('/tables', canWrite, (req, res, next) => {
     try {
       res.status(201).json(catalog.putTable(req.body, req.user!.name));
     } catch (err) {
       next(err);
     }
   });
-  api.get('/lineage', (_req, res) => {
+  api.get('/lineage', canRead, (_req, res) => {
     res.json({ data: catalog.listLineage() });
   });
-  api.post('/lineage', (req, res, next) => {
+  api.post('/lineage', canWrite, (req, res, next) => {
     try {
       res.status(201).json(catalog.addLineage(req.body, req.user!.name));
     } catch (err) {

@@ -263,6 +263,33 @@ describe('bot scopes', function () {
     });
   }
 
+  it('gives a default bot that has no scopes, and never had any set, the defaultBotScopes at the next start, once', async function () {
+    const store = new MemoryStore();
+    await store.createBot({
+      name: 'ingestion-bot',
+      displayName: 'Ingestion Bot',
+      description: '',
+      createdAt: 0,
+      createdBy: 'system',
+      allowedScopes: [],
+    });
+    const start = (defaultBotScopes: string[]) =>
+      createJwtGate(
+        { ...botGateOptions(sso), botConfiguration: { defaultBots: ['ingestion-bot'], defaultBotScopes } },
+        { keySet: testKeySet(), store },
+      );
+    await (await start([])).close();
+    assert.deepEqual((await store.getBot('ingestion-bot'))?.allowedScopes, []);
+    const gate = await start(['tables:read', 'tables:write']);
+    assert.deepEqual((await store.getBot('ingestion-bot'))?.allowedScopes, ['tables:read', 'tables:write']);
+    const [entry] = await gate.bots.listAudit({ botName: 'ingestion-bot', limit: 1 });
+    assert.deepEqual([entry?.actor, entry?.action], ['system', 'bot.update']);
+    await gate.bots.setAllowedScopes('ingestion-bot', [], 'admin');
+    await gate.close();
+    await (await start(['tables:read', 'tables:write'])).close();
+    assert.deepEqual((await store.getBot('ingestion-bot'))?.allowedScopes, [], "an admin's choice stays");
+  });
+
   describe('the migration', function () {
     it('gives SQLite bots and tokens written before scopes an empty allowed set and no token scopes', async function () {
       const path = join(dir, 'v1.db');

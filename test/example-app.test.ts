@@ -142,6 +142,59 @@ describe('example app (npm start)', function () {
     );
   });
 
+  it('needs tables:read to read and tables:write to write: people and ingestion-bot have both, by default', async function () {
+    for (const token of [adminToken, botToken]) {
+      const me = await request(app.url).get('/api/v1/users/loggedInUser').auth(token, { type: 'bearer' });
+      assert.deepEqual(me.body.scopes, ['tables:read', 'tables:write']);
+    }
+    const bot = await request(app.url)
+      .get('/api/v1/bots/ingestion-bot')
+      .auth(adminToken, { type: 'bearer' })
+      .expect(200);
+    assert.deepEqual(bot.body.allowedScopes, ['tables:read', 'tables:write']);
+  });
+
+  it('answers 403 insufficient_scope to a bot token minted with only tables:read on POST /api/v1/tables', async function () {
+    await request(app.url)
+      .post('/api/v1/bots')
+      .auth(adminToken, { type: 'bearer' })
+      .send({ name: 'report-bot', allowedScopes: ['tables:read', 'tables:write'] })
+      .expect(201);
+    const minted = await request(app.url)
+      .put('/api/v1/bots/report-bot/token')
+      .auth(adminToken, { type: 'bearer' })
+      .send({ JWTTokenExpiry: '1', scopes: ['tables:read'] })
+      .expect(200);
+    const reader = minted.body.JWTToken as string;
+    await request(app.url).get('/api/v1/tables').auth(reader, { type: 'bearer' }).expect(200);
+    await request(app.url).get('/api/v1/lineage').auth(reader, { type: 'bearer' }).expect(200);
+    for (const url of ['/api/v1/tables', '/api/v1/lineage']) {
+      const denied = await request(app.url)
+        .post(url)
+        .auth(reader, { type: 'bearer' })
+        .send({ name: 'nope', columns: [] })
+        .expect(403);
+      // Then the RFC 9728 resource_metadata the example app configures.
+      assert.ok(
+        String(denied.headers['www-authenticate']).startsWith(
+          'Bearer realm="jwt-gate", error="insufficient_scope", error_description="This operation requires the scope tables:write.", scope="tables:write"',
+        ),
+        denied.headers['www-authenticate'],
+      );
+      assert.deepEqual(denied.body, {
+        code: 403,
+        message: 'This operation requires the scope tables:write.',
+        errorCode: 'ERR_INSUFFICIENT_SCOPE',
+      });
+    }
+    const outside = await request(app.url)
+      .put('/api/v1/bots/report-bot/token')
+      .auth(adminToken, { type: 'bearer' })
+      .send({ JWTTokenExpiry: '1', scopes: ['tables:admin'] })
+      .expect(400);
+    assert.match(outside.body.message, /not allowed the scope tables:admin/);
+  });
+
   it('runs the ingestion script against the API with the bot token from the workflow file', async function () {
     const workflow = writeWorkflow(dir, app.url, botToken);
     const { code, stdout, stderr } = await runScript(['example-app/ingest.ts', workflow]);

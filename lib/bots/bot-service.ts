@@ -1,4 +1,5 @@
 import { ApiError, badRequest, notFound } from '../errors.js';
+import { MAX_AUDIT_LIMIT } from '../store/store-helpers.js';
 import { hashToken, tokenLast4 } from '../store/token-hash.js';
 import type { AuditEntry, BotRecord, BotStore, BotTokenRecord, ListAuditOptions } from '../store/types.js';
 import { parseExpiry, type ExpiryChoice } from '../tokens/expiry.js';
@@ -238,18 +239,36 @@ export class BotService {
   /**
    * Creates these bots unless they exist or existed (`botConfiguration.defaultBots`, on start).
    * A bot that an admin deleted later stays deleted: the audit log shows it existed. Safe when
-   * instances start at once. New ones are allowed `allowedScopes` (`botConfiguration.defaultBotScopes`).
+   * instances start at once. New ones are allowed `allowedScopes` (`botConfiguration.defaultBotScopes`);
+   * so is one that exists with none whose scopes nobody ever set (created before scopes existed,
+   * or before they were configured) — once: an admin's later choice, even none, stays.
    */
   async ensureBots(names: readonly string[], allowedScopes: readonly string[] = []): Promise<void> {
     for (const name of names) {
       const bot = { ...(KNOWN_BOTS.get(name) ?? { name }), allowedScopes };
+      const existing = await this.#store.getBot(bot.name);
+      if (existing !== null) {
+        if (
+          allowedScopes.length > 0 &&
+          existing.allowedScopes.length === 0 &&
+          !(await this.#scopesEverSet(name))
+        )
+          await this.setAllowedScopes(name, allowedScopes, SYSTEM_ACTOR);
+        continue;
+      }
       const history = await this.#store.listAudit({ botName: bot.name, limit: 1 });
-      if (history.length > 0 || (await this.#store.getBot(bot.name)) !== null) continue;
+      if (history.length > 0) continue;
       await this.createBot(bot, SYSTEM_ACTOR).catch((error: unknown) => {
         // Another instance created it between our read and our write.
         if (!(error instanceof ApiError && error.status === 409)) throw error;
       });
     }
+  }
+
+  /** Whether anyone ever set the bot's allowed scopes (an audited `bot.update`). */
+  async #scopesEverSet(name: string): Promise<boolean> {
+    const history = await this.#store.listAudit({ botName: name, limit: MAX_AUDIT_LIMIT });
+    return history.some((entry) => entry.action === 'bot.update');
   }
 
   #view(bot: BotRecord, token: BotTokenRecord | null): BotView {
