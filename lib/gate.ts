@@ -207,7 +207,11 @@ export async function createJwtGate(
   const basePath = (deps.basePath ?? '').replace(/\/+$/, '');
   // RFC 9728 metadata: only for a configured resource identifier, never derived from Host. Its
   // well-known paths are from the host root: basePath does not move them.
-  const protectedResource = gateProtectedResource(config.protectedResourceConfiguration, sources.all);
+  const protectedResource = gateProtectedResource(
+    config.protectedResourceConfiguration,
+    sources.all,
+    keySet === null ? [] : config.botConfiguration.defaultBotScopes,
+  );
   const resourceMetadata = protectedResource?.metadataUrl;
   const isPublic = createPublicPathMatcher([
     ...[...JWKS_PATHS, AUTH_CONFIG_PATH, HEALTH_PATH].map((p) => basePath + p),

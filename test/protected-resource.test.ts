@@ -115,6 +115,7 @@ describe('protected-resource metadata (RFC 9728)', function () {
           ],
           defaultScopes: ['tables:read', 'lineage:read'],
         },
+        botConfiguration: { defaultBotScopes: ['pipelines:deploy', 'tables:write'] },
         protectedResourceConfiguration: {
           resourceName: 'Catalog API',
           scopesSupported: ['tables:write', 'tables:read', 'tables:read'],
@@ -126,8 +127,8 @@ describe('protected-resource metadata (RFC 9728)', function () {
       assert.deepEqual(JSON.parse(res.text), {
         resource: RESOURCE,
         authorization_servers: [ISSUER, 'https://sso.example.com'],
-        // The configured list with every source's defaultScopes, sorted, once each.
-        scopes_supported: ['a:b', 'lineage:read', 'tables:read', 'tables:write'],
+        // The configured list, every source's defaultScopes and the default bots' scopes; sorted, once each.
+        scopes_supported: ['a:b', 'lineage:read', 'pipelines:deploy', 'tables:read', 'tables:write'],
         bearer_methods_supported: ['header'],
         resource_name: 'Catalog API',
       });
@@ -146,6 +147,16 @@ describe('protected-resource metadata (RFC 9728)', function () {
       });
       const res = await request(app).get(WELL_KNOWN).expect(200);
       assert.deepEqual(res.body, { resource: RESOURCE, bearer_methods_supported: ['header'] });
+      // Without keys there are no bots: their default scopes are not advertised.
+      const keyless = await createServer(
+        { botConfiguration: { defaultBotScopes: ['x:y'] } },
+        { keySet: undefined },
+      );
+      assert.deepEqual((await request(keyless.app).get(WELL_KNOWN).expect(200)).body, {
+        resource: RESOURCE,
+        authorization_servers: ['https://sso.example.com'],
+        bearer_methods_supported: ['header'],
+      });
     });
 
     it('names as authorization servers the issuers of plain, Google and explicit sources, and our https jwtissuer', async function () {
@@ -411,7 +422,7 @@ describe('protected-resource metadata (RFC 9728)', function () {
       }
       assertConfigRefused(
         { protectedResourceConfiguration: { scopesSupported: ['tables:read', 'two words'] } },
-        /protectedResourceConfiguration\.scopesSupported\[1\] must list scopes/,
+        /protectedResourceConfiguration\.scopesSupported\[1\] "two words" holds a space/,
       );
       assertConfigRefused(
         { protectedResourceConfiguration: { resourse: RESOURCE } as never },
@@ -507,9 +518,13 @@ describe('protected-resource metadata (RFC 9728)', function () {
 
     it('serves its metadata, naming the dev SSO, and names it in its 401 challenges', async function () {
       const res = await request(app.url).get(WELL_KNOWN).expect(200);
+      // The SSO's defaultScopes and the default bots' scopes, as the example configures them.
+      const { authenticationConfiguration: auth, botConfiguration: bots } = app.config;
+      const scopes = [...new Set([...auth.defaultScopes, ...bots.defaultBotScopes])].sort();
       assert.deepEqual(res.body, {
         resource: 'http://localhost:8585',
         authorization_servers: [app.ssoIssuer],
+        ...(scopes.length > 0 ? { scopes_supported: scopes } : {}),
         bearer_methods_supported: ['header'],
         resource_name: 'jwt-gate example API',
       });

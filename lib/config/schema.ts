@@ -235,12 +235,7 @@ const protectedResourceConfiguration = z.strictObject({
     if (problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: url });
   }),
   resourceName: anyText(),
-  // RFC 6749 §3.3 scope-tokens.
-  scopesSupported: list(
-    z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, {
-      error: 'must list scopes (printable ASCII without space, " and \\), got {got}',
-    }),
-  ),
+  scopesSupported: scopeList,
 });
 
 export const configSchema = z.strictObject({

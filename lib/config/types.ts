@@ -222,8 +222,8 @@ export interface ProtectedResourceConfiguration {
   /** `resource_name`: a human-readable name of the API. Empty: omitted. Env `JWT_GATE_RESOURCE_NAME`. */
   resourceName: string;
   /**
-   * Scopes advertised in `scopes_supported`, besides the sources' `defaultScopes`. Default `[]`.
-   * Env `JWT_GATE_SCOPES_SUPPORTED`.
+   * Scopes advertised in `scopes_supported`, besides the sources' `defaultScopes` and (with keys)
+   * `botConfiguration.defaultBotScopes`. Default `[]`. Env `JWT_GATE_SCOPES_SUPPORTED`.
    */
   scopesSupported: string[];
 }

@@ -48,13 +48,14 @@ export interface GateProtectedResource {
 export function gateProtectedResource(
   config: ProtectedResourceConfiguration,
   sources: readonly KeySource[],
+  botScopes: readonly string[] = [],
 ): GateProtectedResource | null {
   if (config.resource === '') return null;
   return {
     route: protectedResourceRoute({
       resource: config.resource,
       authorizationServers: authorizationServersOf(sources),
-      scopesSupported: supportedScopesOf(sources, config.scopesSupported),
+      scopesSupported: supportedScopesOf(sources, config.scopesSupported, botScopes),
       resourceName: config.resourceName,
     }),
     metadataUrl: protectedResourceMetadataUrl(config.resource).href,
@@ -142,11 +143,16 @@ export function authorizationServersOf(sources: readonly KeySource[]): string[] 
 }
 
 /**
- * `scopes_supported`: the configured list with every key source's `defaultScopes` (the scopes an
- * ID token of that source gets), so a client learns what to ask its authorization server for.
+ * `scopes_supported`: the configured list, every key source's `defaultScopes` (the scopes an ID
+ * token of that source gets) and the scopes default bots are allowed
+ * (`botConfiguration.defaultBotScopes`), so a client learns what to ask its authorization server for.
  */
-export function supportedScopesOf(sources: readonly KeySource[], configured: readonly string[]): string[] {
-  return [...configured, ...sources.flatMap((source) => source.scopes?.defaults ?? [])];
+export function supportedScopesOf(
+  sources: readonly KeySource[],
+  configured: readonly string[],
+  botScopes: readonly string[] = [],
+): string[] {
+  return [...configured, ...sources.flatMap((source) => source.scopes?.defaults ?? []), ...botScopes];
 }
 
 /** `/.well-known/oauth-protected-resource` + the identifier's path (none for `https://host`). */
