@@ -270,6 +270,52 @@ describe('Settings → Bots page (headless Chromium)', function () {
     assert.equal(await apiStatus(token), 401, 'the revoked token');
   });
 
+  it("generates a token with the scopes ticked among the bot's allowed scopes, and shows them", async function () {
+    const row = botRow(page, 'ingestion-bot');
+    const choices = row.getByTestId('scope-choice');
+    const choiceState = () =>
+      choices.evaluateAll((inputs) =>
+        inputs.map((i) => [(i as HTMLInputElement).value, (i as HTMLInputElement).checked]),
+      );
+    assert.deepEqual(await choiceState(), [
+      ['tables:read', true],
+      ['tables:write', true],
+    ]);
+    await row.getByLabel('tables:write').uncheck();
+    await row.getByTestId('expiry-select').selectOption('1');
+    await row.getByTestId('generate-token').click();
+    const token = await waitForNewToken(page, '');
+    assert.equal(payloadOf(token).scope, 'tables:read', 'only the ticked scope was sent');
+    await assertText(row.getByTestId('bot-scopes'), 'tables:read');
+    assert.equal(await row.getByTestId('bot-scopes').innerText(), 'tables:read');
+    assert.deepEqual(
+      await choiceState(),
+      [
+        ['tables:read', true],
+        ['tables:write', false],
+      ],
+      'the choice survives the redraw',
+    );
+    assert.equal(await apiStatus(token), 200, 'it may read tables');
+    const write = await fetch(`${app.url}/api/v1/tables`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'from-page', columns: [] }),
+    });
+    assert.equal(write.status, 403, 'but not write them');
+    assert.match(
+      write.headers.get('www-authenticate') ?? '',
+      /error="insufficient_scope".*scope="tables:write"/,
+    );
+
+    await row.getByLabel('tables:write').check();
+    await row.getByTestId('generate-token').click();
+    await byTestId(page, 'confirm-ok').click();
+    const both = await waitForNewToken(page, token);
+    assert.equal(payloadOf(both).scope, 'tables:read tables:write');
+    await assertText(row.getByTestId('bot-scopes'), 'tables:write');
+  });
+
   it("creates a bot (showing the API's 400 and 409 messages) and deletes it after a confirmation", async function () {
     const create = async (name: string, description = ''): Promise<void> => {
       await byTestId(page, 'create-name').fill(name);

@@ -38,8 +38,12 @@ export function createApi(apiBase, getIdToken) {
     listBots: async () => (await request('GET', '/bots')).data ?? [],
     createBot: (fields) => request('POST', '/bots', fields),
     deleteBot: (name) => request('DELETE', bot(name)),
-    /** Answers `{JWTToken, JWTTokenExpiry, JWTTokenExpiresAt}`; replaces the bot's token. */
-    generateToken: (name, expiry) => request('PUT', `${bot(name)}/token`, { JWTTokenExpiry: expiry }),
+    /**
+     * Answers `{JWTToken, JWTTokenExpiry, JWTTokenExpiresAt}`; replaces the bot's token. `scopes`:
+     * among the bot's allowed scopes; `undefined` lets the server give all of them.
+     */
+    generateToken: (name, expiry, scopes) =>
+      request('PUT', `${bot(name)}/token`, { JWTTokenExpiry: expiry, scopes }),
     revokeToken: (name) => request('DELETE', `${bot(name)}/token`),
   };
 }

@@ -40,6 +40,8 @@ export function createBotsView({ api, notify, fail }) {
   const columnLabels = Array.from(byTestId('bots-table').tHead.rows[0].cells, (th) => th.textContent.trim());
   /** The expiry picked in each bot's row: `refresh()` redraws the rows, the choice must survive it. */
   const chosenExpiry = new Map();
+  /** The scopes left unticked in each bot's row (all of its allowed scopes are ticked at first). */
+  const uncheckedScopes = new Map();
 
   byTestId('copy-token').addEventListener('click', copyToken);
   byTestId('dismiss-token').addEventListener('click', hideToken);
@@ -67,6 +69,42 @@ export function createBotsView({ api, notify, fail }) {
       EXPIRY_CHOICES.map(([value, label]) => h('option', { value, selected: value === selected }, label)),
     );
     const run = (action) => () => action().catch(fail);
+    const allowed = bot.allowedScopes ?? [];
+    const unchecked = uncheckedScopes.get(bot.name) ?? new Set();
+    // A multi-select of the bot's allowed scopes: the new token carries the ticked ones.
+    const scopeChoices =
+      allowed.length === 0
+        ? null
+        : h(
+            'fieldset',
+            {
+              class: 'scope-choices',
+              testid: 'scope-choices',
+              'aria-label': `Scopes of the new token for ${bot.name}`,
+            },
+            allowed.map((scope) =>
+              h(
+                'label',
+                {},
+                h('input', {
+                  type: 'checkbox',
+                  value: scope,
+                  testid: 'scope-choice',
+                  checked: !unchecked.has(scope),
+                  onchange: (event) => {
+                    if (event.target.checked) unchecked.delete(scope);
+                    else unchecked.add(scope);
+                    uncheckedScopes.set(bot.name, unchecked);
+                  },
+                }),
+                scope,
+              ),
+            ),
+          );
+    const chosenScopes = () =>
+      scopeChoices === null
+        ? undefined
+        : Array.from(scopeChoices.querySelectorAll('input:checked'), (input) => input.value);
 
     const row = h(
       'tr',
@@ -89,6 +127,20 @@ export function createBotsView({ api, notify, fail }) {
           ? h('span', { class: 'muted' }, 'No token')
           : h('code', { class: 'last4', title: 'Last 4 characters of the token' }, `…${token.last4}`),
       ),
+      h(
+        'td',
+        { class: 'scopes', testid: 'bot-scopes' },
+        token === null
+          ? h('span', { class: 'muted' }, '—')
+          : token.scopes.length === 0
+            ? h('span', { class: 'muted' }, 'None')
+            : // One element, so a narrow screen keeps every scope beside the column's label.
+              h(
+                'span',
+                {},
+                token.scopes.map((scope) => h('code', { class: 'scope' }, scope)),
+              ),
+      ),
       dateCell('token-issued', token?.issuedAt, token ? dateTime(token.issuedAt) : '—'),
       dateCell('token-expires', token?.expiresAt, expiresText(token)),
       dateCell('token-last-used', token?.lastUsedAt, token ? formatRelative(token.lastUsedAt, 'Never') : '—'),
@@ -99,6 +151,7 @@ export function createBotsView({ api, notify, fail }) {
         h(
           'div',
           { class: 'row-actions-groups' },
+          scopeChoices === null ? null : h('span', { class: 'action-group' }, scopeChoices),
           h(
             'span',
             { class: 'action-group' },
@@ -109,7 +162,7 @@ export function createBotsView({ api, notify, fail }) {
                 type: 'button',
                 class: 'button primary small',
                 testid: 'generate-token',
-                onclick: run(() => generateToken(bot, expiry.value)),
+                onclick: run(() => generateToken(bot, expiry.value, chosenScopes())),
               },
               token ? 'Regenerate' : 'Generate token',
             ),
@@ -148,7 +201,7 @@ export function createBotsView({ api, notify, fail }) {
     return row;
   }
 
-  async function generateToken(bot, expiry) {
+  async function generateToken(bot, expiry, scopes) {
     if (bot.token) {
       const replace = await confirmAction({
         title: `Replace the token of ${bot.name}?`,
@@ -157,7 +210,7 @@ export function createBotsView({ api, notify, fail }) {
       });
       if (!replace) return;
     }
-    const minted = await api.generateToken(bot.name, expiry);
+    const minted = await api.generateToken(bot.name, expiry, scopes);
     showToken(bot.name, minted);
     notify(`New token generated for ${bot.name}.`);
     await refresh();
@@ -185,6 +238,7 @@ export function createBotsView({ api, notify, fail }) {
     if (!remove) return;
     await api.deleteBot(bot.name);
     chosenExpiry.delete(bot.name);
+    uncheckedScopes.delete(bot.name);
     if (panel.dataset.botName === bot.name) hideToken();
     notify(`Bot ${bot.name} deleted.`);
     await refresh();
