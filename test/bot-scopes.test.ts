@@ -14,7 +14,7 @@ import { SQLITE_MIGRATIONS } from '../lib/store/sqlite-migrations.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
 import { hashToken, tokenLast4 } from '../lib/store/token-hash.js';
 import type { BotStore } from '../lib/store/types.js';
-import { bearer, botGateOptions, type SsoFixture, startSso } from './support/bot-app.js';
+import { bearer, botGateOptions, eventually, type SsoFixture, startSso } from './support/bot-app.js';
 import { adminQuery, requirePostgres, TEST_DATABASE_URL, testSchemaName } from './support/postgres.js';
 import { testKeySet } from './support/tokens.js';
 
@@ -288,6 +288,54 @@ describe('bot scopes', function () {
     await gate.close();
     await (await start(['tables:read', 'tables:write'])).close();
     assert.deepEqual((await store.getBot('ingestion-bot'))?.allowedScopes, [], "an admin's choice stays");
+  });
+
+  it('narrows a live bot token on another PostgreSQL instance once it hears of the change', async function () {
+    await requirePostgres(this);
+    const s = testSchemaName();
+    const stores = [0, 1].map(() => new PostgresStore({ url: TEST_DATABASE_URL, schema: s }));
+    const gates: JwtGate[] = [];
+    try {
+      for (const store of stores) {
+        gates.push(
+          await createJwtGate(
+            {
+              ...botGateOptions(sso),
+              botConfiguration: {
+                defaultBots: ['ingestion-bot'],
+                defaultBotScopes: ['tables:read', 'tables:write'],
+              },
+            },
+            { keySet: testKeySet(), store },
+          ),
+        );
+      }
+      const [a, b] = gates.map((gate) => {
+        const app = express();
+        app.use(gate.authenticate);
+        app.post('/api/v1/tables', requireScopes('tables:write'), (_req, res) => {
+          res.status(201).json({});
+        });
+        app.use(gate.errorHandler);
+        return app;
+      }) as [Express, Express];
+      const { JWTToken: token } = await gates[0]!.bots.generateToken('ingestion-bot', '7', 'admin');
+      const write = (app: Express) => request(app).post('/api/v1/tables').set(bearer(token));
+      await eventually(async () => (await write(b)).status === 201, 3000, 'B accepting the new token');
+      assert.equal((await write(b)).status, 201, 'cached on B');
+      await gates[0]!.bots.setAllowedScopes('ingestion-bot', ['tables:read'], 'admin');
+      assert.equal((await write(a)).status, 403, 'A at once');
+      const took = await eventually(
+        async () => (await write(b)).status === 403,
+        3000,
+        'B narrowing the token',
+      );
+      assert.ok(took < 3000);
+    } finally {
+      for (const gate of gates) await gate.close();
+      for (const store of stores) await store.close();
+      await adminQuery(`DROP SCHEMA IF EXISTS "${s}" CASCADE`);
+    }
   });
 
   describe('the migration', function () {
