@@ -239,12 +239,17 @@ describe('protected-resource metadata (RFC 9728)', function () {
       const app = express();
       app.use(gate.publicRouter);
       app.use('/api', gate.publicRouter);
+      const sub = express();
+      sub.use(gate.publicRouter);
+      app.use('/sub', sub);
       app.use((_req, res) => {
         res.status(404).json({ code: 404 });
       });
       app.use(gate.errorHandler);
       assert.equal((await request(app).get(WELL_KNOWN).expect(200)).body.resource, RESOURCE);
       await request(app).get(`/api${WELL_KNOWN}`).expect(404);
+      await request(app).get(`/sub${WELL_KNOWN}`).expect(404);
+      await request(app).get('/sub/api/v1/config/jwks').expect(200);
       await request(app).post(WELL_KNOWN).expect(405);
 
       const own = express();

@@ -6,7 +6,7 @@ export interface PublicRoute {
   readonly paths: readonly string[];
   /**
    * The paths are from the host root, wherever the routers are mounted (RFC 9728's well-known
-   * paths): never prefixed with `basePath`, and matched on the full path (`originalUrl`).
+   * paths): never prefixed with `basePath`, and served only by a router mounted at the root.
    */
   readonly fromRoot?: boolean;
   readonly handle: RequestHandler;
@@ -36,8 +36,8 @@ export function publicRouteHandlers(
 
 /**
  * Serves public routes from one middleware: an exact, case-sensitive lookup of `req.path` (no
- * router layers to walk on every protected request) — of the full path for `fromRoot` routes,
- * which a router mounted under a prefix therefore never serves — GET/HEAD with helmet's headers,
+ * router layers to walk on every protected request) — `fromRoot` routes only where `req.path` is
+ * the full path (`req.baseUrl` is empty: mounted at the root) — GET/HEAD with helmet's headers,
  * 405 for other methods, anything else passed on untouched.
  */
 export function servePublicRoutes(routes: readonly PublicRoute[]): RequestHandler {
@@ -45,17 +45,11 @@ export function servePublicRoutes(routes: readonly PublicRoute[]): RequestHandle
   const fromRoot = publicRouteHandlers(routes.filter((route) => route.fromRoot === true));
   const refuse = methodNotAllowed('GET, HEAD');
   return function jwtGatePublicRoutes(req, res, next) {
-    const handle =
-      handlers.get(req.path) ?? (fromRoot.size === 0 ? undefined : fromRoot.get(pathOf(req.originalUrl)));
+    const handle = handlers.get(req.path) ?? (req.baseUrl === '' ? fromRoot.get(req.path) : undefined);
     if (handle === undefined) next();
     else if (req.method === 'GET' || req.method === 'HEAD') handle(req, res, next);
     else securityHeaders(req, res, (err?: unknown) => (err ? next(err) : refuse(req, res, next)));
   };
-}
-
-function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
 }
 
 /** One public route as a mountable Router (for apps that want only that route). */
