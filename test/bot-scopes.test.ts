@@ -338,6 +338,45 @@ describe('bot scopes', function () {
     }
   });
 
+  it('resolves again a token another instance minted while it changed the allowed scopes (SQLite)', async function () {
+    const path = join(dir, `${testSchemaName()}.db`);
+    // B looks for A's writes only when a bot token is checked: what B knows is exactly what it read.
+    const stores = [new SqliteStore({ path }), new SqliteStore({ path, pollIntervalMs: 60_000 })];
+    const gates: JwtGate[] = [];
+    try {
+      for (const store of stores) {
+        gates.push(
+          await createJwtGate(
+            {
+              ...botGateOptions(sso),
+              botConfiguration: {
+                defaultBots: ['ingestion-bot'],
+                defaultBotScopes: ['tables:read', 'tables:write'],
+              },
+            },
+            { keySet: testKeySet(), store },
+          ),
+        );
+      }
+      const [a, b] = gates as [JwtGate, JwtGate];
+      const { JWTToken: token } = await a.bots.generateToken('ingestion-bot', '7', 'admin');
+      await a.bots.setAllowedScopes('ingestion-bot', ['tables:read'], 'admin');
+      const app = express();
+      app.use(b.authenticate);
+      app.post('/api/v1/tables', requireScopes('tables:write'), (_req, res) => {
+        res.status(201).json({});
+      });
+      app.use(b.errorHandler);
+      for (let i = 0; i < 2; i++) {
+        const res = await request(app).post('/api/v1/tables').set(bearer(token));
+        assert.equal(res.status, 403, `request ${i + 1}: B resolved the scopes with what it re-read`);
+      }
+    } finally {
+      for (const gate of gates) await gate.close();
+      for (const store of stores) await store.close();
+    }
+  });
+
   describe('the migration', function () {
     it('gives SQLite bots and tokens written before scopes an empty allowed set and no token scopes', async function () {
       const path = join(dir, 'v1.db');

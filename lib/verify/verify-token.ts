@@ -225,14 +225,16 @@ export class TokenVerifier {
     const { source } = v;
     const trust: TokenTrust =
       source.kind === 'self' ? 'self' : source.trustBotClaims === true ? 'peer' : 'external';
-    let principal: Principal;
-    try {
-      principal = this.#rules.policy.resolve(
+    const resolve = (): Principal =>
+      this.#rules.policy.resolve(
         v.inspected.payload,
         source.name,
         trust,
         source.scopes ?? DEFAULT_SCOPE_RULE,
       );
+    let principal: Principal;
+    try {
+      principal = resolve();
     } catch (err) {
       v.done(tokenError(err));
       return;
@@ -251,14 +253,26 @@ export class TokenVerifier {
 
     // 8. The token state. A token that passes is remembered, tied to the key that verified it,
     // from its second verification on (one that is never sent again costs the cache nothing).
+    let waited = false;
     checkTokenState(principal, this.#rules.bots, this.#rules.now, (err, current) => {
+      // The bot was re-read while this token waited (it is newer than this instance knew): its
+      // allowed scopes may have changed with it, so the principal is resolved again.
+      if (err === null && waited && principal.tokenType === 'BOT') {
+        try {
+          principal = resolve();
+        } catch (resolveError) {
+          v.done(tokenError(resolveError));
+          return;
+        }
+      }
       const cache = this.#cache;
       if (err === null && cache?.admit(v.token)) {
         const { kid, alg } = v.inspected.header;
         cache.set(v.cacheKey ?? cache.keyOn(v.req.socket, v.token), principal, source, kid, alg, key);
       }
-      v.done(err, current);
+      v.done(err, err === null ? principal : current);
     });
+    waited = true;
   }
 }
 
