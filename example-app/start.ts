@@ -70,9 +70,8 @@ export async function startExample(options: StartOptions = {}): Promise<RunningE
 
   let closeSso: () => Promise<void> = () => Promise.resolve();
   let ssoIssuer: string | null = null;
-  const wantSso = wantDevSso(options.devSso, env, config.authenticationConfiguration.authority);
   try {
-    if (wantSso) {
+    if (wantDevSso(options.devSso, env, config.authenticationConfiguration.authority)) {
       if (production) throw new ConfigError('The development SSO is refused when NODE_ENV=production.');
       const configured = config.authenticationConfiguration.authority;
       if (!isBundledAuthority(configured)) {
