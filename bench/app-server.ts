@@ -5,8 +5,11 @@
  * time and peak RSS. The child exits when the runner goes away.
  */
 import { type KeyObject, createPrivateKey, createPublicKey, verify } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import { type JwtGate, createJwtGate } from '../lib/gate.js';
 import { buildPeerApp } from './peers.js';
@@ -96,8 +99,8 @@ async function buildApp(start: AppStartMessage): Promise<{ app: Express; gate: J
         offloadSignatures: start.offloadSignatures,
         jwks: { cooldownSeconds: start.cooldownSeconds },
       },
-      // The real bot registry over the in-memory store: the per-request bot check is the shipped one.
-      database: { url: 'memory:' },
+      // The real bot registry over the chosen store: the per-request bot check is the shipped one.
+      database: { url: start.store === 'sqlite' ? `sqlite:${sqliteFile()}` : 'memory:' },
     },
     { keySet: keySetFromPrivateKey(privateKey, start.selfKid) },
   );
@@ -105,6 +108,13 @@ async function buildApp(start: AppStartMessage): Promise<{ app: Express; gate: J
   app.get('/api/v1/tables', listTables);
   app.use(gate.errorHandler);
   return { app, gate };
+}
+
+/** A fresh SQLite file for this app process, removed when it exits. */
+function sqliteFile(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jwt-gate-bench-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return path.join(dir, 'bots.db');
 }
 
 /** Creates `count` bots with a current one-day token each, as an admin would on the Bots page. */

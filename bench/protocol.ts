@@ -37,6 +37,11 @@ export interface AppStartMessage {
    * Bot tokens must come from the process whose registry knows them as current.
    */
   bots: number;
+  /**
+   * The gate's bot store: `memory:`, or a fresh SQLite file (each bot-token check then reads
+   * SQLite's `data_version`, so another process's revocation applies on the next request).
+   */
+  store: 'memory' | 'sqlite';
   /** `peer` mode: which library guards the route. */
   peer?: PeerName;
 }

@@ -18,6 +18,8 @@ export interface ScenarioDef {
   engine?: 'direct' | 'passport';
   /** `verificationConfiguration.offloadSignatures` of the gate. Default true. */
   offloadSignatures?: boolean;
+  /** The gate's bot store. Default `memory`. */
+  store?: 'memory' | 'sqlite';
   /** `peer` mode: the library measured. */
   peer?: PeerName;
   /**

@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     bots = 0,
     engine: 'direct' | 'passport' = 'direct',
     offloadSignatures = true,
+    store: 'memory' | 'sqlite' = 'memory',
   ): AppStartMessage => ({
     type: 'start',
     mode,
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
     offloadSignatures,
     cooldownSeconds,
     bots,
+    store,
   });
 
   const all = defineScenarios({ own, sso }, options);
@@ -143,6 +145,7 @@ async function main(): Promise<void> {
               'bots' in scenario.tokens ? scenario.tokens.bots : 0,
               scenario.engine,
               scenario.offloadSignatures,
+              scenario.store,
             ),
             ...(scenario.peer ? { peer: scenario.peer } : {}),
           },

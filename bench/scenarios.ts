@@ -116,6 +116,15 @@ export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Sce
         "one BOT token issued by the gate's bot store, on every request (the registry is asked each time)",
     },
     {
+      name: 'bot-sqlite',
+      mode: 'gate',
+      minRatio: 0.95,
+      store: 'sqlite',
+      tokens: { bots: 1 },
+      description:
+        "the bot row on a SQLite store: each check first reads data_version (other processes' revocations apply at once)",
+    },
+    {
       name: 'bot-distinct',
       mode: 'gate',
       minRatio: 0.75,
