@@ -214,16 +214,6 @@ describe('bot registry', function () {
     ]);
     assert.equal(registry.pendingLastUse('t1'), undefined);
   });
-
-  it('checks in well under a microsecond', async function () {
-    const a = record('a');
-    await store.issueToken(a, 'admin');
-    await registry.init();
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < 1_000_000; i++) registry.check('a', a.jti, i);
-    const nsPerCheck = Number(process.hrtime.bigint() - started) / 1_000_000;
-    assert.ok(nsPerCheck < 1000, `${nsPerCheck} ns per check`);
-  });
 });
 
 describe('bot registry over a store that delivers changes on demand (SQLite)', function () {

@@ -398,13 +398,12 @@ describe('RemoteJwksSource', () => {
     for (const contentLength of [true, false]) {
       const server = await serve({ behaviour: { type: 'huge', bytes: 50 * 1024 * 1024, contentLength } });
       const source = sourceFor(server, { maxResponseBytes: 4096 });
-      const started = Date.now();
       const message = contentLength
         ? /sent 52428800 bytes, more than the limit of 4096/
         : /more than the limit of 4096/;
       await assert.rejects(source.getKey('k1', 'RS256'), unavailable(message));
+      // The server saw the request aborted: the cap stopped the download, not its end.
       await server.waitForAborted(1);
-      assert.ok(Date.now() - started < 1000, `aborted after ${Date.now() - started} ms`);
     }
   });
 
@@ -412,9 +411,8 @@ describe('RemoteJwksSource', () => {
     for (const phase of ['headers', 'body'] as const) {
       const server = await serve({ behaviour: { type: 'slow', delayMs: 5000, phase } });
       const source = sourceFor(server, { timeoutMs: 150 });
-      const started = Date.now();
+      // The server would answer after 5 s: this message can only come from the 150 ms deadline.
       await assert.rejects(source.getKey('k1', 'RS256'), unavailable(/did not answer within 150 ms/));
-      assert.ok(Date.now() - started < 1000);
     }
   });
 
@@ -544,10 +542,13 @@ describe('RemoteJwksSource', () => {
     const fast = await serve();
     const slowSource = sourceFor(slow, { timeoutMs: 3000 });
     const fastSource = sourceFor(fast);
-    const pending = slowSource.getKey('k1', 'RS256').catch((err: unknown) => err);
-    const started = Date.now();
+    let slowSettled = false;
+    const pending = slowSource
+      .getKey('k1', 'RS256')
+      .catch((err: unknown) => err)
+      .finally(() => (slowSettled = true));
     assert.ok((await fastSource.getKey('k1', 'RS256')).equals(k1));
-    assert.ok(Date.now() - started < 500);
+    assert.equal(slowSettled, false, 'the fast source answered while the slow one was still waiting');
     slowSource.close();
     assert.match(String(await pending), /cancelled/);
   });

