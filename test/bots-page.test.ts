@@ -102,10 +102,14 @@ describe('Settings → Bots page (headless Chromium)', function () {
 
     // The browser enforces the policy (and this suite notices): an injected inline script is refused.
     const ran = await page.evaluate(async () => {
+      // The browser reports the refusal as an event: await it rather than a delay.
+      const refused = new Promise((resolve) =>
+        document.addEventListener('securitypolicyviolation', resolve, { once: true }),
+      );
       const script = document.createElement('script');
       script.textContent = 'window.name = "inline script ran"';
       document.head.append(script);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await refused;
       return window.name === 'inline script ran';
     });
     assert.equal(ran, false);
@@ -141,7 +145,8 @@ describe('Settings → Bots page (headless Chromium)', function () {
       await fresh.goto(`${app.url}/settings/bots`);
       await byTestId(fresh, 'signed-out').waitFor();
       await waitUntil(() => iconRequests.length > 0, 'the browser to fetch the tab icon');
-      await fresh.evaluate(() => new Promise((resolve) => setTimeout(resolve, 200))); // let a failure reach the console
+      // Every request of the page has settled (no connection for 500 ms), so a failure would be in.
+      await fresh.waitForLoadState('networkidle');
       assert.deepEqual(failures, [], 'nothing failed while the page loaded');
       assert.deepEqual(iconRequests, ['/settings/bots/favicon.svg 200']);
     } finally {
