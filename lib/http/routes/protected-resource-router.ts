@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import type { RequestHandler, Router } from 'express';
+import type { Router } from 'express';
 import type { ProtectedResourceConfiguration } from '../../config/types.js';
 import type { KeySource } from '../../verify/key-source.js';
-import { type PublicRoute, publicRouter } from './public-routes.js';
+import { type PublicRoute, publicRouter, serveStaticJson } from './public-routes.js';
 
 /** The well-known path of RFC 9728 protected-resource metadata (§3), at the host root. */
 export const PROTECTED_RESOURCE_WELL_KNOWN = '/.well-known/oauth-protected-resource';
@@ -80,21 +79,12 @@ export function protectedResourceMetadataUrl(resource: string): URL {
  * The body is built once; requests only write it, with `Cache-Control: public` and an `ETag`.
  */
 export function protectedResourceRoute(options: ProtectedResourceOptions): PublicRoute {
-  const body = JSON.stringify(protectedResourceMetadata(options));
-  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-  const cacheControl = `public, max-age=${options.maxAgeSeconds ?? 300}`;
   const path = metadataPathOf(new URL(options.resource));
-
-  const serveMetadata: RequestHandler = function serveProtectedResourceMetadata(req, res) {
-    res.setHeader('Cache-Control', cacheControl);
-    res.setHeader('ETag', etag);
-    res.type('application/json');
-    if (req.headers['if-none-match'] === etag) {
-      res.status(304).end();
-      return;
-    }
-    res.send(body);
-  };
+  const serveMetadata = serveStaticJson(
+    'serveProtectedResourceMetadata',
+    protectedResourceMetadata(options),
+    options.maxAgeSeconds ?? 300,
+  );
 
   return {
     paths: path === PROTECTED_RESOURCE_WELL_KNOWN ? [path] : [path, PROTECTED_RESOURCE_WELL_KNOWN],

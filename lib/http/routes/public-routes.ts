@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import express, { type RequestHandler, type Router } from 'express';
 import { methodNotAllowed, securityHeaders } from '../router-helpers.js';
 
@@ -57,4 +58,27 @@ export function publicRouter(route: PublicRoute): Router {
   const router = express.Router({ caseSensitive: true, strict: true });
   router.use(servePublicRoutes([route]));
   return router;
+}
+
+/**
+ * A handler for a JSON document fixed at start-up (the JWKS, the RFC 9728 metadata): the body and
+ * its `ETag` are computed once; a request with the matching `If-None-Match` gets a 304.
+ */
+export function serveStaticJson(name: string, document: unknown, maxAgeSeconds: number): RequestHandler {
+  const body = JSON.stringify(document);
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  const cacheControl = `public, max-age=${maxAgeSeconds}`;
+  const handler: RequestHandler = (req, res) => {
+    res.setHeader('Cache-Control', cacheControl);
+    res.setHeader('ETag', etag);
+    res.type('application/json');
+    if (req.headers['if-none-match'] === etag) {
+      res.status(304).end();
+      return;
+    }
+    res.send(body);
+  };
+  // Named after its document, as the handlers of stack traces and profiles are.
+  Object.defineProperty(handler, 'name', { value: name });
+  return handler;
 }
