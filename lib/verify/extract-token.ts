@@ -10,7 +10,6 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { InvalidRequestError } from '../errors.js';
-import { ConnectionMemo } from './connection-memo.js';
 
 /** The parts of a request that extraction reads; an Express or plain Node request fits. */
 export interface BearerRequest {
@@ -23,12 +22,7 @@ export interface BearerRequest {
   query?: unknown;
   /** Parsed body; an `access_token` field of a form-encoded body is refused. */
   body?: unknown;
-  /** The connection (Node's socket): the last header parsed on it is remembered. */
-  socket?: object;
 }
-
-/** The token of the connection's last Authorization header: a repeated header is not parsed again. */
-const lastHeader = new ConnectionMemo<string | undefined>();
 
 /** Any character outside `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`, before the `=`s. */
 const NOT_B64TOKEN_BODY = /[^A-Za-z0-9\-._~+/]/;
@@ -53,7 +47,7 @@ export function extractBearerToken(req: BearerRequest): string | undefined {
     throw new InvalidRequestError('The request has more than one Authorization header; send exactly one.');
   }
   const header = req.headers.authorization;
-  const token = header === undefined ? undefined : lastHeader.get(req.socket, header, parseBearer);
+  const token = header === undefined ? undefined : parseBearer(header);
   const inQuery = (req.url === undefined || req.url.includes('?')) && hasAccessToken(req.query);
   const inBody = !inQuery && isFormEncoded(req.headers) && hasAccessToken(req.body);
   if (inQuery || inBody) {

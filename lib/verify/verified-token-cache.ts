@@ -1,6 +1,5 @@
 import { type KeyObject, hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { ConnectionMemo } from './connection-memo.js';
 import type { KeySource } from './key-source.js';
 import type { Principal } from './principal.js';
 import { VerifiedFingerprints } from './verified-fingerprints.js';
@@ -34,7 +33,6 @@ export interface CachedVerification {
  */
 export class VerifiedTokenCache {
   readonly #entries: LRUCache<string, CachedVerification>;
-  readonly #lastKey = new ConnectionMemo<string>();
   readonly #verified: VerifiedFingerprints;
 
   constructor(maxEntries: number) {
@@ -61,15 +59,6 @@ export class VerifiedTokenCache {
   /** The cache key of a token. */
   static keyOf(this: void, token: string): string {
     return hash('sha256', token, 'base64');
-  }
-
-  /**
-   * The cache key of a token that arrived on `connection` (the request's socket). A client on a
-   * kept-alive connection sends the same token request after request: an exact comparison with the
-   * connection's previous token is far cheaper than a SHA-256, and gives the same key.
-   */
-  keyOn(connection: object | undefined, token: string): string {
-    return this.#lastKey.get(connection, token, VerifiedTokenCache.keyOf);
   }
 
   /** The principal of a token verified earlier, while its token and its key are still good. */

@@ -32,7 +32,7 @@ import type { PrincipalPolicy, TokenTrust } from './resolve-principal.js';
 import { DEFAULT_SCOPE_RULE } from './scopes.js';
 import { SignatureOffload } from './signature-offload.js';
 import { validateClaims } from './validate-claims.js';
-import type { VerifiedTokenCache } from './verified-token-cache.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 import { verifySignature } from './verify-signature.js';
 
 /** What every token is held to, whichever source judges it. */
@@ -128,7 +128,7 @@ export class TokenVerifier {
     // 1. The cache. A token never verified before is not looked up, nor hashed.
     let cacheKey: string | null = null;
     if (cache !== null && cache.seen(token)) {
-      cacheKey = cache.keyOn(req.socket, token);
+      cacheKey = VerifiedTokenCache.keyOf(token);
       const hit = cache.get(cacheKey, rules.now());
       if (hit !== undefined && (strategySource === undefined || hit.source === strategySource.name)) {
         // 8. A bot token's state is checked on every use: revocation is immediate.
@@ -268,7 +268,7 @@ export class TokenVerifier {
       const cache = this.#cache;
       if (err === null && cache?.admit(v.token)) {
         const { kid, alg } = v.inspected.header;
-        cache.set(v.cacheKey ?? cache.keyOn(v.req.socket, v.token), principal, source, kid, alg, key);
+        cache.set(v.cacheKey ?? VerifiedTokenCache.keyOf(v.token), principal, source, kid, alg, key);
       }
       v.done(err, err === null ? principal : current);
     });
