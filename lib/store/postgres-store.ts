@@ -27,9 +27,6 @@ import {
   scopesDetail,
 } from './store-helpers.js';
 import { ALL_BOTS } from './types.js';
-
-type BotRow = Parameters<typeof botFromRow>[0];
-type TokenRow = Parameters<typeof tokenFromRow>[0];
 import type {
   AuditAction,
   AuditEntry,
@@ -39,6 +36,9 @@ import type {
   ListAuditOptions,
   StoreChange,
 } from './types.js';
+
+type BotRow = Parameters<typeof botFromRow>[0];
+type TokenRow = Parameters<typeof tokenFromRow>[0];
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:5432/db`. Never echoed in errors (it may hold a password). */
