@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import request from 'supertest';
 import type { JwtGateOptions } from '../lib/config/types.js';
 import { createJwtGate, type JwtGate } from '../lib/gate.js';
-import { type JwksServer, publicJwk, startJwksServer } from './support/jwks-server.js';
+import { type JwksServer, startOneKeyJwksServer } from './support/jwks-server.js';
 import { rsaPair, signJwt, testKeySet } from './support/tokens.js';
 
 /**
@@ -54,12 +54,8 @@ describe('who is an admin', function () {
   const peerKey = rsaPair('admin-peer');
 
   before(async function () {
-    sso = await startJwksServer({
-      keys: { keys: [publicJwk(ssoKey.publicKey, { kid: 'sso-1', alg: 'RS256', use: 'sig' })] },
-    });
-    peer = await startJwksServer({
-      keys: { keys: [publicJwk(peerKey.publicKey, { kid: 'peer-1', alg: 'RS256', use: 'sig' })] },
-    });
+    sso = await startOneKeyJwksServer(ssoKey.publicKey, 'sso-1');
+    peer = await startOneKeyJwksServer(peerKey.publicKey, 'peer-1');
   });
   after(async () => {
     await sso.close();

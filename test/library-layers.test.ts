@@ -8,7 +8,7 @@ import request from 'supertest';
 import type { JwtGateOptions } from '../lib/config/types.js';
 import { ConfigError } from '../lib/errors.js';
 import { createJwtGate, type JwtGate } from '../lib/gate.js';
-import { type JwksServer, publicJwk, startJwksServer } from './support/jwks-server.js';
+import { type JwksServer, startOneKeyJwksServer } from './support/jwks-server.js';
 import { rsaPair, signJwt } from './support/tokens.js';
 
 /**
@@ -25,9 +25,7 @@ describe('a gate in someone else’s app: layers and defaults', function () {
   const gates: JwtGate[] = [];
 
   before(async function () {
-    idp = await startJwksServer({
-      keys: { keys: [publicJwk(idpKey.publicKey, { kid: 'idp-1', alg: 'RS256', use: 'sig' })] },
-    });
+    idp = await startOneKeyJwksServer(idpKey.publicKey, 'idp-1');
     // An empty working directory: anything a gate wrote there unasked would show.
     cwd = mkdtempSync(path.join(tmpdir(), 'jwt-gate-layers-'));
     process.chdir(cwd);

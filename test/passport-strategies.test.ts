@@ -5,7 +5,7 @@ import { Strategy as JwtStrategy } from 'passport-jwt';
 import request from 'supertest';
 import { createJwtGate, type JwtGate } from '../lib/gate.js';
 import type { BotTokenGuard, BotTokenState } from '../lib/verify/bot-token-guard.js';
-import { type JwksServer, publicJwk, startJwksServer } from './support/jwks-server.js';
+import { type JwksServer, startOneKeyJwksServer } from './support/jwks-server.js';
 import { rsaPair, signJwt, testKeySet } from './support/tokens.js';
 
 /**
@@ -35,9 +35,7 @@ for (const engine of ['direct', 'passport'] as const) {
     const original = jwtStrategy.JwtVerifier;
 
     before(async function () {
-      sso = await startJwksServer({
-        keys: { keys: [publicJwk(ssoKey.publicKey, { kid: 'sso-1', alg: 'RS256', use: 'sig' })] },
-      });
+      sso = await startOneKeyJwksServer(ssoKey.publicKey, 'sso-1');
       jwtStrategy.JwtVerifier = (token, key, options, done) => {
         jsonwebtokenChecks++;
         original(token, key, options, done);

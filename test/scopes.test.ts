@@ -7,7 +7,7 @@ import { ConfigError } from '../lib/errors.js';
 import { createJwtGate, type JwtGate } from '../lib/gate.js';
 import { requireAnyScope, requireScopes } from '../lib/index.js';
 import type { Principal } from '../lib/verify/principal.js';
-import { type JwksServer, publicJwk, startJwksServer } from './support/jwks-server.js';
+import { type JwksServer, startOneKeyJwksServer } from './support/jwks-server.js';
 import { rsaPair, signJwt, testKeySet } from './support/tokens.js';
 
 /**
@@ -35,12 +35,8 @@ describe('scopes', function () {
   const partnerKey = rsaPair('scopes-partner');
 
   before(async function () {
-    sso = await startJwksServer({
-      keys: { keys: [publicJwk(ssoKey.publicKey, { kid: 'sso-1', alg: 'RS256', use: 'sig' })] },
-    });
-    partner = await startJwksServer({
-      keys: { keys: [publicJwk(partnerKey.publicKey, { kid: 'p-1', alg: 'RS256', use: 'sig' })] },
-    });
+    sso = await startOneKeyJwksServer(ssoKey.publicKey, 'sso-1');
+    partner = await startOneKeyJwksServer(partnerKey.publicKey, 'p-1');
   });
   after(async () => {
     await sso.close();

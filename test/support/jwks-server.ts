@@ -191,3 +191,8 @@ export function publicJwk(key: KeyObject, members: Record<string, unknown> = {})
   const publicKey = key.type === 'private' ? createPublicKey(key) : key;
   return { ...publicKey.export({ format: 'jwk' }), ...members };
 }
+
+/** A JWKS server publishing one RS256 signing key under `kid`, as an IdP would. */
+export function startOneKeyJwksServer(key: KeyObject, kid: string): Promise<JwksServer> {
+  return startJwksServer({ keys: { keys: [publicJwk(key, { kid, alg: 'RS256', use: 'sig' })] } });
+}
