@@ -30,6 +30,9 @@ export type JwtGateErrorCode =
   | 'ERR_TOKEN_CLAIM_INVALID'
   | 'ERR_TOKEN_REVOKED'
   | 'ERR_PRINCIPAL_INVALID'
+  // DPoP proof problems (401 invalid_dpop_proof / use_dpop_nonce, RFC 9449 §7.1, §8)
+  | 'ERR_DPOP_PROOF_INVALID'
+  | 'ERR_DPOP_NONCE_REQUIRED'
   // authenticated but not allowed (403 insufficient_scope)
   | 'ERR_FORBIDDEN'
   | 'ERR_INSUFFICIENT_SCOPE'
@@ -138,6 +141,81 @@ export class BearerError extends HttpError {
     if (this.scope !== undefined) params.push(`scope="${quote(this.scope)}"`);
     if (resourceMetadata !== undefined) params.push(`resource_metadata="${quote(resourceMetadata)}"`);
     this.headers['WWW-Authenticate'] = `Bearer ${params.join(', ')}`;
+    return this;
+  }
+}
+
+/** DPoP error codes (RFC 9449 §7.1 `invalid_dpop_proof`, §8 `use_dpop_nonce`). */
+export type DpopErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce';
+
+/** The algorithms a DPoP challenge advertises (`algs`) unless told otherwise. */
+export const DEFAULT_DPOP_CHALLENGE_ALGS: readonly string[] = ['ES256', 'EdDSA', 'RS256', 'PS256'];
+
+/**
+ * 401 for a DPoP proof that is missing, malformed or does not match the request (RFC 9449 §7.1),
+ * or that lacks the server's current nonce (§8, `use_dpop_nonce`: the caller adds the `DPoP-Nonce`
+ * header, e.g. with `setNonce`). Carries the challenge
+ * `WWW-Authenticate: DPoP realm="…", error="…", error_description="…", algs="ES256 EdDSA …"`;
+ * with `alsoBearer`, a second, error-free `Bearer realm="…"` challenge follows in the same header
+ * (RFC 9110 §11.6.1), for a resource that accepts both schemes. `setRealm(realm, resourceMetadata)`
+ * has the signature of `BearerError.setRealm`. The message never contains the proof or the token.
+ */
+export class DpopProofError extends HttpError {
+  readonly error: DpopErrorCode;
+  readonly description: string;
+  /** The challenge's realm. */
+  realm = 'jwt-gate';
+  /** The RFC 9728 metadata URL the challenge names (`resource_metadata`), when the gate has one. */
+  resourceMetadata: string | undefined;
+  /** The algorithms the DPoP challenge advertises (`algs`, RFC 9449 §7.1). */
+  algs: readonly string[] = DEFAULT_DPOP_CHALLENGE_ALGS;
+  /** Whether a `Bearer` challenge follows the `DPoP` one (the resource also accepts Bearer tokens). */
+  alsoBearer = false;
+
+  constructor(error: DpopErrorCode, description: string, options?: JwtGateErrorOptions) {
+    super(
+      401,
+      error === 'use_dpop_nonce' ? 'ERR_DPOP_NONCE_REQUIRED' : 'ERR_DPOP_PROOF_INVALID',
+      `Not Authorized! ${description}`,
+      options,
+    );
+    this.error = error;
+    this.description = description;
+    this.render();
+  }
+
+  /** Rebuilds `WWW-Authenticate` for `realm` and the RFC 9728 metadata URL. Returns `this`. */
+  setRealm(realm: string, resourceMetadata = this.resourceMetadata): this {
+    this.realm = realm;
+    this.resourceMetadata = resourceMetadata;
+    return this.render();
+  }
+
+  /**
+   * Sets what the challenge advertises: `algs` (the verifier's allowlist) and whether a `Bearer`
+   * challenge follows. Returns `this`.
+   */
+  setChallenge(options: { algs?: readonly string[]; alsoBearer?: boolean }): this {
+    if (options.algs !== undefined) this.algs = options.algs;
+    if (options.alsoBearer !== undefined) this.alsoBearer = options.alsoBearer;
+    return this.render();
+  }
+
+  /** Adds the `DPoP-Nonce` header the client must use in its next proof (RFC 9449 §8). */
+  setNonce(nonce: string): this {
+    this.headers['DPoP-Nonce'] = nonce;
+    return this;
+  }
+
+  private render(): this {
+    const metadata =
+      this.resourceMetadata === undefined ? '' : `, resource_metadata="${quote(this.resourceMetadata)}"`;
+    const realm = `realm="${quote(this.realm)}"`;
+    let header =
+      `DPoP ${realm}, error="${this.error}", error_description="${quote(this.description)}", ` +
+      `algs="${quote(this.algs.join(' '))}"${metadata}`;
+    if (this.alsoBearer) header += `, Bearer ${realm}${metadata}`;
+    this.headers['WWW-Authenticate'] = header;
     return this;
   }
 }
