@@ -95,6 +95,7 @@ function record(botName: string): BotTokenRecord {
     lastUsedAt: null,
     revokedAt: null,
     scopes: null,
+    dpopJkt: null,
   };
 }
 
@@ -113,6 +114,7 @@ describe('bot registry', function () {
         createdAt: 0,
         createdBy: 'admin',
         allowedScopes: [],
+        requireDpop: false,
       });
     }
     retired.length = 0;
@@ -231,6 +233,7 @@ describe('bot registry over a store that delivers changes on demand (SQLite)', f
         createdAt: 0,
         createdBy: 'admin',
         allowedScopes: [],
+        requireDpop: false,
       });
     }
     retired.length = 0;

@@ -245,6 +245,7 @@ describe('bot scopes', function () {
             lastUsedAt: null,
             revokedAt: null,
             scopes: null,
+            dpopJkt: null,
           },
           'admin',
         );
@@ -272,6 +273,7 @@ describe('bot scopes', function () {
       createdAt: 0,
       createdBy: 'system',
       allowedScopes: [],
+      requireDpop: false,
     });
     const start = (defaultBotScopes: string[]) =>
       createJwtGate(

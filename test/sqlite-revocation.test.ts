@@ -133,7 +133,7 @@ describe('SQLite store: syncChanges', function () {
     await reader.init();
     try {
       const seen: string[] = [];
-      reader.onChange((change) => seen.push(change.botName));
+      reader.onChange((change) => seen.push(change.botName ?? ''));
       reader.syncChanges();
       assert.deepEqual(seen, [], 'nothing changed yet');
       await writer.createBot({
@@ -143,6 +143,7 @@ describe('SQLite store: syncChanges', function () {
         createdAt: 0,
         createdBy: 'a',
         allowedScopes: [],
+        requireDpop: false,
       });
       await writer.createBot({
         name: 'y',
@@ -151,6 +152,7 @@ describe('SQLite store: syncChanges', function () {
         createdAt: 0,
         createdBy: 'a',
         allowedScopes: [],
+        requireDpop: false,
       });
       assert.deepEqual(seen, [], 'the timer is far off');
       reader.syncChanges();
@@ -180,6 +182,7 @@ describe('SQLite store: syncChanges', function () {
         createdAt: 0,
         createdBy: 'a',
         allowedScopes: [],
+        requireDpop: false,
       });
       const raw = new Database(path);
       raw.exec('ALTER TABLE changes RENAME TO changes_moved');

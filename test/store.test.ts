@@ -1,20 +1,23 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ConfigError, ServiceUnavailableError } from '../lib/errors.js';
 import { MemoryStore } from '../lib/store/memory-store.js';
 import { openStore } from '../lib/store/open-store.js';
+import { postgresMigrations } from '../lib/store/postgres-migrations.js';
 import { PostgresStore } from '../lib/store/postgres-store.js';
+import { SQLITE_MIGRATIONS } from '../lib/store/sqlite-migrations.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
 import { hashToken, tokenLast4 } from '../lib/store/token-hash.js';
-import { bot, contract, isConflict, mint, nextChange } from './support/store-contract.js';
+import { personalToken } from './support/personal-token-contract.js';
+import { T0, bot, contract, isConflict, mint, nextChange } from './support/store-contract.js';
 import {
   TEST_DATABASE_URL,
   adminQuery,
@@ -161,7 +164,7 @@ describe('bot store', () => {
       await cli.createBot(bot('ingestion-bot'));
       await cli.issueToken(mint('ingestion-bot').record, 'admin');
       const seen: string[] = [];
-      app.onChange((c) => seen.push(c.botName));
+      app.onChange((c) => seen.push(c.botName ?? `user:${c.userName}`));
       const revoked = nextChange(app, (c) => c.botName === 'ingestion-bot');
       await cli.revokeToken('ingestion-bot', 'cli', Date.now());
       await revoked; // delivered by the poll, no sleep
@@ -183,7 +186,7 @@ describe('bot store', () => {
         await store.init();
         for (let i = 0; i < 30; i++) {
           await store.issueToken({ botName: 'ingestion-bot', jti: randomUUID(), tokenHash: 'h', last4: 'abcd',
-            expiry: '7', issuedAt: Date.now(), expiresAt: null, issuedBy: 'child', lastUsedAt: null, revokedAt: null, scopes: null }, 'child');
+            expiry: '7', issuedAt: Date.now(), expiresAt: null, issuedBy: 'child', lastUsedAt: null, revokedAt: null, scopes: null, dpopJkt: null }, 'child');
         }
         await store.close();`;
       const running = promisify(execFile)(
@@ -210,6 +213,95 @@ describe('bot store', () => {
         assert.equal(count('SELECT COUNT(*) AS n FROM bot_tokens'), 30 + parentIssues);
         assert.equal(count("SELECT COUNT(*) AS n FROM bot_tokens WHERE issued_by = 'child'"), 30);
         assert.equal(count('SELECT COUNT(*) AS n FROM bot_tokens WHERE revoked_at IS NULL'), 1);
+      } finally {
+        raw.close();
+      }
+    });
+
+    it("tells another instance of a person's token changes; the limit and DPoP proofs hold across connections", async () => {
+      const a = await sqlite();
+      const b = await sqlite();
+      const seenByB: unknown[] = [];
+      b.onChange((c) => seenByB.push(c));
+      await a.issuePersonalToken(personalToken('alice'), 'alice', 2);
+      b.syncChanges();
+      assert.deepEqual(seenByB, [{ userName: 'alice' }], 'decoded: the log key never shows');
+      const results = await Promise.allSettled([
+        a.issuePersonalToken(personalToken('alice'), 'alice', 2),
+        b.issuePersonalToken(personalToken('alice'), 'alice', 2),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected'],
+      );
+      assert.equal((await b.listPersonalTokens('alice')).length, 2);
+      b.syncChanges();
+      seenByB.length = 0;
+
+      const now = Date.now();
+      assert.equal(await a.claimDpopProof('proof', now + 60_000, now), true);
+      assert.equal(await b.claimDpopProof('proof', now + 60_000, now + 1), false, 'a replay on the other');
+      assert.equal(await b.claimDpopProof('proof', now + 120_000, now + 60_000), true, 'once expired');
+      a.syncChanges();
+      b.syncChanges();
+      assert.deepEqual(seenByB, [], 'proofs are not in the change log');
+    });
+
+    it('loads 100,000 live personal tokens in under a second', async () => {
+      const store = await sqlite();
+      const raw = new Database(path);
+      try {
+        raw
+          .prepare(
+            `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+             INSERT INTO personal_tokens (jti, user_name, token_name, token_hash, last4, expiry, issued_at,
+               expires_at, issued_by, scopes)
+             SELECT 'jti-' || i, 'user-' || (i % 5000), 'cli', 'h', 'abcd', '7', ?, ?, 'x', 'tables:read' FROM n`,
+          )
+          .run(T0, Date.now() + 86_400_000);
+      } finally {
+        raw.close();
+      }
+      const started = performance.now();
+      const live = await store.listLivePersonalTokens(Date.now());
+      const elapsed = performance.now() - started;
+      assert.equal(live.length, 100_000);
+      assert.deepEqual(Object.keys(live[0]!).sort(), ['expiresAt', 'issuedAt', 'jti', 'userName']);
+      assert.ok(elapsed < 1000, `took ${Math.round(elapsed)} ms`);
+    });
+
+    it('migrates a version 2 database with bots, tokens and audit rows to version 3', async () => {
+      mkdirSync(dirname(path), { recursive: true });
+      const db = new Database(path);
+      db.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+      db.exec(SQLITE_MIGRATIONS[0]!);
+      db.exec(SQLITE_MIGRATIONS[1]!);
+      db.prepare('INSERT INTO schema_version VALUES (1, 0), (2, 0)').run();
+      db.prepare("INSERT INTO bots VALUES ('old-bot', 'Old', '', 0, 'admin', 'tables:read')").run();
+      db.prepare(
+        "INSERT INTO bot_tokens VALUES ('j1', 'old-bot', 'h', 'abcd', '7', 0, NULL, 'admin', NULL, NULL, 'tables:read')",
+      ).run();
+      db.prepare(
+        "INSERT INTO audit_log (at, actor, action, bot_name) VALUES (0, 'admin', 'bot.create', 'old-bot')",
+      ).run();
+      db.close();
+      const store = await sqlite();
+      assert.deepEqual(await store.getBot('old-bot'), {
+        ...bot('old-bot', { displayName: 'Old', description: '', createdAt: 0 }),
+        allowedScopes: ['tables:read'],
+      });
+      assert.deepEqual(
+        [(await store.getCurrentToken('old-bot'))?.jti, (await store.getCurrentToken('old-bot'))?.dpopJkt],
+        ['j1', null],
+      );
+      assert.deepEqual(
+        (await store.listAudit()).map((e) => [e.action, e.botName, e.userName]),
+        [['bot.create', 'old-bot', null]],
+      );
+      await store.issuePersonalToken(personalToken('alice'), 'alice', 1);
+      const raw = new Database(path, { readonly: true });
+      try {
+        assert.equal(raw.prepare('SELECT MAX(version) FROM schema_version').pluck().get(), 3);
       } finally {
         raw.close();
       }
@@ -241,7 +333,7 @@ describe('bot store', () => {
       const versions = await adminQuery<{ version: number }>(
         `SELECT version FROM "${schema}".schema_version`,
       );
-      assert.deepEqual(versions, [{ version: 1 }, { version: 2 }]);
+      assert.deepEqual(versions, [{ version: 1 }, { version: 2 }, { version: 3 }]);
       await a.createBot(bot('ingestion-bot'));
       await assert.rejects(b.createBot(bot('ingestion-bot')), isConflict);
       const c = instance();
@@ -257,7 +349,7 @@ describe('bot store', () => {
       await a.createBot(bot('ingestion-bot'));
       await a.issueToken(mint('ingestion-bot').record, 'admin');
       const seenByA: string[] = [];
-      a.onChange((c) => seenByA.push(c.botName));
+      a.onChange((c) => seenByA.push(c.botName ?? `user:${c.userName}`));
       const received = nextChange(b, (c) => c.botName === 'ingestion-bot');
       await a.revokeToken('ingestion-bot', 'admin', Date.now());
       await received; // delivered by the notification, no sleep
@@ -293,6 +385,65 @@ describe('bot store', () => {
       const relayed = nextChange(a, (c) => c.botName === 'after-reconnect');
       await b.createBot(bot('after-reconnect'));
       await relayed;
+    });
+
+    it("tells another instance of a person's token changes; the limit and DPoP proofs hold across instances", async () => {
+      const a = instance();
+      const b = instance();
+      await a.init();
+      await b.init();
+      const told = nextChange(b, (c) => c.userName === 'alice');
+      await a.issuePersonalToken(personalToken('alice'), 'alice', 2);
+      assert.deepEqual(await told, { userName: 'alice' });
+      const results = await Promise.allSettled([
+        a.issuePersonalToken(personalToken('alice'), 'alice', 2),
+        b.issuePersonalToken(personalToken('alice'), 'alice', 2),
+      ]);
+      assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+      assert.equal((await b.listPersonalTokens('alice')).length, 2);
+
+      const now = Date.now();
+      const claims = await Promise.all([
+        a.claimDpopProof('proof', now + 60_000, now),
+        b.claimDpopProof('proof', now + 60_000, now),
+      ]);
+      assert.deepEqual(claims.sort(), [false, true], 'one claim wins, the other is a replay');
+      assert.equal(await b.claimDpopProof('proof', now + 120_000, now + 60_000), true, 'once expired');
+    });
+
+    it('migrates a version 2 schema with bots, tokens and audit rows to version 3', async () => {
+      const s = `"${schema}"`;
+      const [v1, v2] = postgresMigrations(s);
+      await adminQuery(`CREATE SCHEMA ${s}`);
+      await adminQuery(v1!);
+      await adminQuery(v2!);
+      await adminQuery(
+        `CREATE TABLE ${s}.schema_version (version integer PRIMARY KEY, applied_at bigint NOT NULL)`,
+      );
+      await adminQuery(`INSERT INTO ${s}.schema_version VALUES (1, 0), (2, 0)`);
+      await adminQuery(`INSERT INTO ${s}.bots VALUES ('old-bot', 'Old', '', 0, 'admin', 'tables:read')`);
+      await adminQuery(
+        `INSERT INTO ${s}.bot_tokens VALUES ('j1', 'old-bot', 'h', 'abcd', '7', 0, NULL, 'admin', NULL, NULL, NULL)`,
+      );
+      await adminQuery(
+        `INSERT INTO ${s}.audit_log (at, actor, action, bot_name) VALUES (0, 'admin', 'bot.create', 'old-bot')`,
+      );
+      const store = instance();
+      await store.init();
+      assert.deepEqual(await store.getBot('old-bot'), {
+        ...bot('old-bot', { displayName: 'Old', description: '', createdAt: 0 }),
+        allowedScopes: ['tables:read'],
+      });
+      assert.equal((await store.getCurrentToken('old-bot'))?.dpopJkt, null);
+      assert.deepEqual(
+        (await store.listAudit()).map((e) => [e.action, e.botName, e.userName]),
+        [['bot.create', 'old-bot', null]],
+      );
+      await store.issuePersonalToken(personalToken('alice'), 'alice', 1);
+      const versions = await adminQuery<{ version: number }>(
+        `SELECT MAX(version) AS version FROM ${s}.schema_version`,
+      );
+      assert.deepEqual(versions, [{ version: 3 }]);
     });
 
     it('does not write the token anywhere, only its hash', async () => {

@@ -130,6 +130,7 @@ export class BotService {
       createdAt: this.#now(),
       createdBy: actor,
       allowedScopes: input.allowedScopes === undefined ? [] : scopeList(input.allowedScopes, 'allowedScopes'),
+      requireDpop: false,
     };
     await this.#store.createBot(bot);
     return this.#view(bot, null);
@@ -207,6 +208,7 @@ export class BotService {
       lastUsedAt: null,
       revokedAt: null,
       scopes: [...granted],
+      dpopJkt: null,
     };
     await this.#store.issueToken(record, actor);
     await this.#registry?.reloadBot(name);
@@ -290,6 +292,7 @@ export class BotService {
       expiresAt: token.expiresAt,
       issuedBy: token.issuedBy,
       lastUsedAt,
+      dpopJkt: token.dpopJkt,
       scopes:
         token.scopes === null
           ? [...bot.allowedScopes]

@@ -10,6 +10,8 @@ export type {
   BotStore,
   BotTokenRecord,
   ListAuditOptions,
+  LivePersonalToken,
+  PersonalTokenRecord,
   StoreChange,
   StoreKind,
 } from './types.js';

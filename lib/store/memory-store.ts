@@ -6,6 +6,8 @@ import {
   auditLimit,
   issueDetail,
   latestUses,
+  personalTokenLimitReached,
+  requireDpopDetail,
   scopesDetail,
 } from './store-helpers.js';
 import type {
@@ -14,8 +16,13 @@ import type {
   BotStore,
   BotTokenRecord,
   ListAuditOptions,
+  LivePersonalToken,
+  PersonalTokenRecord,
   StoreChange,
 } from './types.js';
+
+/** The DPoP replay cache is pruned once it holds at least this many proofs (and twice as many as after the last prune). */
+const MIN_DPOP_PRUNE_SIZE = 64;
 
 /**
  * An in-process store for tests and demos: nothing survives the process, nothing is shared with
@@ -28,6 +35,15 @@ export class MemoryStore implements BotStore {
   readonly #tokens = new Map<string, BotTokenRecord>();
   /** botName → jti of its current token. */
   readonly #current = new Map<string, string>();
+  /** Every personal token ever issued, by jti (revoked ones stay). */
+  readonly #personalTokens = new Map<string, PersonalTokenRecord>();
+  /**
+   * The DPoP replay cache: proof key → expiresAt. Expired keys are pruned whenever it has doubled
+   * since the last prune (amortised O(1) per claim), so it holds at most about twice the proofs
+   * still inside their acceptance window.
+   */
+  readonly #dpopProofs = new Map<string, number>();
+  #dpopPruneAt = MIN_DPOP_PRUNE_SIZE;
   readonly #audit: AuditEntry[] = [];
   readonly #changes = new Listeners<StoreChange>();
 
@@ -51,9 +67,9 @@ export class MemoryStore implements BotStore {
   }
 
   createBot(bot: BotRecord): Promise<void> {
-    return this.#write(bot.name, () => {
+    return this.#write({ botName: bot.name }, () => {
       if (this.#bots.has(bot.name)) throw conflict(`Bot "${bot.name}" already exists.`);
-      this.#bots.set(bot.name, copyBot(bot));
+      this.#bots.set(bot.name, copyBot({ ...bot, requireDpop: bot.requireDpop === true }));
       this.#log(bot.createdAt, bot.createdBy, 'bot.create', bot.name, null, scopesDetail(bot.allowedScopes));
     });
   }
@@ -66,16 +82,26 @@ export class MemoryStore implements BotStore {
   ): Promise<boolean> {
     const bot = this.#bots.get(name);
     if (bot === undefined) return Promise.resolve(false);
-    return this.#write(name, () => {
+    return this.#write({ botName: name }, () => {
       bot.allowedScopes = [...allowedScopes];
       this.#log(at, actor, 'bot.update', name, null, scopesDetail(allowedScopes));
       return true;
     });
   }
 
+  setRequireDpop(name: string, requireDpop: boolean, actor: string, at: number): Promise<boolean> {
+    const bot = this.#bots.get(name);
+    if (bot === undefined) return Promise.resolve(false);
+    return this.#write({ botName: name }, () => {
+      bot.requireDpop = requireDpop;
+      this.#log(at, actor, 'bot.update', name, null, requireDpopDetail(requireDpop));
+      return true;
+    });
+  }
+
   deleteBot(name: string, actor: string, at: number): Promise<boolean> {
     if (!this.#bots.has(name)) return Promise.resolve(false);
-    return this.#write(name, () => {
+    return this.#write({ botName: name }, () => {
       this.#revoke(name, actor, at, BOT_DELETED_DETAIL);
       this.#bots.delete(name);
       this.#log(at, actor, 'bot.delete', name, null, null);
@@ -84,11 +110,11 @@ export class MemoryStore implements BotStore {
   }
 
   issueToken(token: BotTokenRecord, actor: string): Promise<{ replaced: string | null }> {
-    return this.#write(token.botName, () => {
+    return this.#write({ botName: token.botName }, () => {
       if (!this.#bots.has(token.botName)) throw notFound(`Bot "${token.botName}" not found.`);
       if (this.#tokens.has(token.jti)) throw conflict(`Token id "${token.jti}" is already used.`);
       const replaced = this.#revoke(token.botName, actor, token.issuedAt, REPLACED_DETAIL);
-      this.#tokens.set(token.jti, { ...copyToken(token), revokedAt: null });
+      this.#tokens.set(token.jti, { ...copyToken(token), revokedAt: null, dpopJkt: token.dpopJkt ?? null });
       this.#current.set(token.botName, token.jti);
       this.#log(token.issuedAt, actor, 'token.issue', token.botName, token.jti, issueDetail(token));
       return { replaced };
@@ -97,7 +123,7 @@ export class MemoryStore implements BotStore {
 
   revokeToken(botName: string, actor: string, at: number): Promise<string | null> {
     if (!this.#current.has(botName)) return Promise.resolve(null);
-    return this.#write(botName, () => this.#revoke(botName, actor, at, null));
+    return this.#write({ botName }, () => this.#revoke(botName, actor, at, null));
   }
 
   getCurrentToken(botName: string): Promise<BotTokenRecord | null> {
@@ -117,10 +143,65 @@ export class MemoryStore implements BotStore {
 
   recordLastUsed(uses: ReadonlyArray<{ jti: string; at: number }>): Promise<void> {
     for (const [jti, at] of latestUses(uses)) {
-      const token = this.#tokens.get(jti);
+      const token = this.#tokens.get(jti) ?? this.#personalTokens.get(jti);
       if (token !== undefined && (token.lastUsedAt === null || at > token.lastUsedAt)) token.lastUsedAt = at;
     }
     return Promise.resolve();
+  }
+
+  issuePersonalToken(token: PersonalTokenRecord, actor: string, limit: number): Promise<void> {
+    return this.#write({ userName: token.userName }, () => {
+      if (this.#personalTokens.has(token.jti)) throw conflict(`Token id "${token.jti}" is already used.`);
+      if (this.#live(token.issuedAt, token.userName).length >= limit) throw personalTokenLimitReached(limit);
+      this.#personalTokens.set(token.jti, { ...copyPersonalToken(token), revokedAt: null });
+      this.#log(
+        token.issuedAt,
+        actor,
+        'personal-token.issue',
+        '',
+        token.jti,
+        issueDetail(token),
+        token.userName,
+      );
+    });
+  }
+
+  revokePersonalTokens(
+    userName: string,
+    jtis: readonly string[] | 'all',
+    actor: string,
+    at: number,
+  ): Promise<string[]> {
+    const wanted = jtis === 'all' ? null : new Set(jtis);
+    const revocable = [...this.#personalTokens.values()].filter(
+      (t) => t.userName === userName && t.revokedAt === null && (wanted === null || wanted.has(t.jti)),
+    );
+    if (revocable.length === 0) return Promise.resolve([]);
+    return this.#write({ userName }, () =>
+      revocable.map((token) => {
+        token.revokedAt = at;
+        this.#log(at, actor, 'personal-token.revoke', '', token.jti, null, userName);
+        return token.jti;
+      }),
+    );
+  }
+
+  listPersonalTokens(userName: string): Promise<PersonalTokenRecord[]> {
+    const tokens = [...this.#personalTokens.values()]
+      .filter((t) => t.userName === userName && t.revokedAt === null)
+      .sort((a, b) => b.issuedAt - a.issuedAt || (a.jti < b.jti ? -1 : a.jti > b.jti ? 1 : 0));
+    return Promise.resolve(tokens.map(copyPersonalToken));
+  }
+
+  listLivePersonalTokens(at: number, userName?: string): Promise<LivePersonalToken[]> {
+    return Promise.resolve(
+      this.#live(at, userName).map(({ jti, userName: user, issuedAt, expiresAt }) => ({
+        jti,
+        userName: user,
+        issuedAt,
+        expiresAt,
+      })),
+    );
   }
 
   listAudit(opts?: ListAuditOptions): Promise<AuditEntry[]> {
@@ -128,22 +209,47 @@ export class MemoryStore implements BotStore {
     const limit = auditLimit(opts);
     for (let i = this.#audit.length - 1; i >= 0 && rows.length < limit; i--) {
       const entry = this.#audit[i];
-      if (entry !== undefined && (opts?.botName === undefined || entry.botName === opts.botName)) {
+      if (
+        entry !== undefined &&
+        (opts?.botName === undefined || entry.botName === opts.botName) &&
+        (opts?.userName === undefined || entry.userName === opts.userName)
+      ) {
         rows.push({ ...entry });
       }
     }
     return Promise.resolve(rows);
   }
 
+  claimDpopProof(key: string, expiresAt: number, now: number): Promise<boolean> {
+    const recorded = this.#dpopProofs.get(key);
+    if (recorded !== undefined && recorded > now) return Promise.resolve(false);
+    this.#dpopProofs.set(key, expiresAt);
+    if (this.#dpopProofs.size >= this.#dpopPruneAt) {
+      for (const [k, expires] of this.#dpopProofs) if (expires <= now) this.#dpopProofs.delete(k);
+      this.#dpopPruneAt = Math.max(MIN_DPOP_PRUNE_SIZE, 2 * this.#dpopProofs.size);
+    }
+    return Promise.resolve(true);
+  }
+
   onChange(listener: (change: StoreChange) => void): () => void {
     return this.#changes.add(listener);
   }
 
-  /** Runs a synchronous mutation, then tells listeners about `botName`. */
-  #write<T>(botName: string, mutate: () => T): Promise<T> {
+  /** The person's (or everyone's) personal tokens not revoked and not expired at `at`. */
+  #live(at: number, userName?: string): PersonalTokenRecord[] {
+    return [...this.#personalTokens.values()].filter(
+      (t) =>
+        (userName === undefined || t.userName === userName) &&
+        t.revokedAt === null &&
+        (t.expiresAt === null || t.expiresAt > at),
+    );
+  }
+
+  /** Runs a synchronous mutation, then tells listeners about `change`. */
+  #write<T>(change: StoreChange, mutate: () => T): Promise<T> {
     try {
       const result = mutate();
-      this.#changes.emit({ botName });
+      this.#changes.emit(change);
       return Promise.resolve(result);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -167,8 +273,9 @@ export class MemoryStore implements BotStore {
     botName: string,
     jti: string | null,
     detail: string | null,
+    userName: string | null = null,
   ): void {
-    this.#audit.push({ id: this.#audit.length + 1, at, actor, action, botName, jti, detail });
+    this.#audit.push({ id: this.#audit.length + 1, at, actor, action, botName, userName, jti, detail });
   }
 }
 
@@ -179,4 +286,8 @@ function copyBot(bot: BotRecord): BotRecord {
 
 function copyToken(token: BotTokenRecord): BotTokenRecord {
   return { ...token, scopes: token.scopes === null ? null : [...token.scopes] };
+}
+
+function copyPersonalToken(token: PersonalTokenRecord): PersonalTokenRecord {
+  return { ...token, scopes: [...token.scopes] };
 }

@@ -45,6 +45,31 @@ export function postgresMigrations(s: string): string[] {
     ALTER TABLE ${s}.bots ADD COLUMN allowed_scopes text NOT NULL DEFAULT '';
     ALTER TABLE ${s}.bot_tokens ADD COLUMN scopes text;
     `,
+    // 3: personal access tokens, DPoP. Existing bots do not require DPoP; existing tokens are unbound.
+    `
+    CREATE TABLE ${s}.personal_tokens (
+      jti text PRIMARY KEY,
+      user_name text NOT NULL,
+      token_name text NOT NULL,
+      token_hash text NOT NULL,
+      last4 text NOT NULL,
+      expiry text NOT NULL,
+      issued_at bigint NOT NULL,
+      expires_at bigint,
+      issued_by text NOT NULL,
+      last_used_at bigint,
+      revoked_at bigint,
+      scopes text NOT NULL
+    );
+    CREATE INDEX personal_tokens_live ON ${s}.personal_tokens (user_name) WHERE revoked_at IS NULL;
+    ALTER TABLE ${s}.audit_log ADD COLUMN user_name text;
+    CREATE INDEX audit_log_user ON ${s}.audit_log (user_name, id) WHERE user_name IS NOT NULL;
+    ALTER TABLE ${s}.bots ADD COLUMN require_dpop boolean NOT NULL DEFAULT false;
+    ALTER TABLE ${s}.bot_tokens ADD COLUMN dpop_jkt text;
+    -- The DPoP replay cache (RFC 9449 §11.1): one row per proof still inside its window.
+    CREATE TABLE ${s}.dpop_proofs (key text PRIMARY KEY, expires_at bigint NOT NULL);
+    CREATE INDEX dpop_proofs_expires ON ${s}.dpop_proofs (expires_at);
+    `,
   ];
 }
 

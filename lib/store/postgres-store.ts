@@ -10,20 +10,30 @@ import {
   AUDIT_COLUMNS,
   BOT_COLUMNS,
   BOT_INSERT_COLUMNS,
+  LIVE_PERSONAL_TOKEN_COLUMNS,
+  PERSONAL_TOKEN_COLUMNS,
+  PERSONAL_TOKEN_INSERT_COLUMNS,
   TOKEN_COLUMNS,
   TOKEN_INSERT_COLUMNS,
   botFromRow,
   botInsertValues,
+  flagColumn,
+  personalTokenFromRow,
+  personalTokenInsertValues,
+  placeholders,
   scopesColumn,
   tokenFromRow,
   tokenInsertValues,
 } from './sql-columns.js';
 import {
   BOT_DELETED_DETAIL,
+  DPOP_PRUNE_INTERVAL_MS,
   REPLACED_DETAIL,
   auditLimit,
   issueDetail,
   latestUses,
+  personalTokenLimitReached,
+  requireDpopDetail,
   scopesDetail,
 } from './store-helpers.js';
 import { ALL_BOTS } from './types.js';
@@ -34,11 +44,14 @@ import type {
   BotStore,
   BotTokenRecord,
   ListAuditOptions,
+  LivePersonalToken,
+  PersonalTokenRecord,
   StoreChange,
 } from './types.js';
 
 type BotRow = Parameters<typeof botFromRow>[0];
 type TokenRow = Parameters<typeof tokenFromRow>[0];
+type PersonalTokenRow = Parameters<typeof personalTokenFromRow>[0];
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:5432/db`. Never echoed in errors (it may hold a password). */
@@ -89,6 +102,8 @@ export class PostgresStore implements BotStore {
   readonly #health = new Listeners<boolean>();
   #initialized = false;
   #closed = false;
+  /** When expired DPoP proofs are next pruned (the `now` of claims, epoch ms). */
+  #dpopPruneAt = 0;
 
   constructor(options: PostgresStoreOptions) {
     const schema = options.schema ?? 'jwt_gate';
@@ -171,10 +186,10 @@ export class PostgresStore implements BotStore {
   }
 
   createBot(bot: BotRecord): Promise<void> {
-    return this.#write(bot.name, async (tx) => {
+    return this.#write({ botName: bot.name }, async (tx) => {
       const inserted = await tx.query(
         `INSERT INTO ${this.#s}.bots (${BOT_INSERT_COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
+         VALUES (${placeholders(7, 'postgres')}) ON CONFLICT (name) DO NOTHING`,
         botInsertValues(bot),
       );
       if (inserted.rowCount !== 1) throw conflict(`Bot "${bot.name}" already exists.`);
@@ -197,7 +212,7 @@ export class PostgresStore implements BotStore {
     actor: string,
     at: number,
   ): Promise<boolean> {
-    return this.#write(name, async (tx) => {
+    return this.#write({ botName: name }, async (tx) => {
       const updated = await tx.query(`UPDATE ${this.#s}.bots SET allowed_scopes = $1 WHERE name = $2`, [
         scopesColumn(allowedScopes),
         name,
@@ -208,8 +223,20 @@ export class PostgresStore implements BotStore {
     });
   }
 
+  setRequireDpop(name: string, requireDpop: boolean, actor: string, at: number): Promise<boolean> {
+    return this.#write({ botName: name }, async (tx) => {
+      const updated = await tx.query(`UPDATE ${this.#s}.bots SET require_dpop = $1 WHERE name = $2`, [
+        flagColumn(requireDpop),
+        name,
+      ]);
+      if (updated.rowCount !== 1) return { result: false, changed: false };
+      await this.#log(tx, at, actor, 'bot.update', name, null, requireDpopDetail(requireDpop));
+      return { result: true, changed: true };
+    });
+  }
+
   deleteBot(name: string, actor: string, at: number): Promise<boolean> {
-    return this.#write(name, async (tx) => {
+    return this.#write({ botName: name }, async (tx) => {
       if (!(await this.#lockBot(tx, name))) return { result: false, changed: false };
       await this.#revoke(tx, name, actor, at, BOT_DELETED_DETAIL);
       await tx.query(`DELETE FROM ${this.#s}.bots WHERE name = $1`, [name]);
@@ -219,13 +246,13 @@ export class PostgresStore implements BotStore {
   }
 
   issueToken(token: BotTokenRecord, actor: string): Promise<{ replaced: string | null }> {
-    return this.#write(token.botName, async (tx) => {
+    return this.#write({ botName: token.botName }, async (tx) => {
       // The bot's row lock serialises issues for one bot across all instances.
       if (!(await this.#lockBot(tx, token.botName))) throw notFound(`Bot "${token.botName}" not found.`);
       const replaced = await this.#revoke(tx, token.botName, actor, token.issuedAt, REPLACED_DETAIL);
       await tx.query(
         `INSERT INTO ${this.#s}.bot_tokens (${TOKEN_INSERT_COLUMNS})
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+           VALUES (${placeholders(12, 'postgres')})`,
         tokenInsertValues(token),
       );
       await this.#log(tx, token.issuedAt, actor, 'token.issue', token.botName, token.jti, issueDetail(token));
@@ -234,7 +261,7 @@ export class PostgresStore implements BotStore {
   }
 
   revokeToken(botName: string, actor: string, at: number): Promise<string | null> {
-    return this.#write(botName, async (tx) => {
+    return this.#write({ botName }, async (tx) => {
       // Locked like issueToken, so a revoke is never overtaken by a concurrent issue.
       if (!(await this.#lockBot(tx, botName))) return { result: null, changed: false };
       const jti = await this.#revoke(tx, botName, actor, at, null);
@@ -260,25 +287,115 @@ export class PostgresStore implements BotStore {
     // Sorted, so two instances flushing overlapping batches lock rows in the same order.
     const latest = [...latestUses(uses)].sort(([a], [b]) => (a < b ? -1 : 1));
     if (latest.length === 0) return;
-    await this.#rows(
-      `UPDATE ${this.#s}.bot_tokens AS t SET last_used_at = u.at
-       FROM unnest($1::text[], $2::bigint[]) AS u(jti, at)
-       WHERE t.jti = u.jti AND (t.last_used_at IS NULL OR t.last_used_at < u.at)`,
-      [latest.map(([jti]) => jti), latest.map(([, at]) => at)],
+    const values = [latest.map(([jti]) => jti), latest.map(([, at]) => at)];
+    // One statement per table, one after the other: each locks its rows in jti order.
+    for (const table of ['bot_tokens', 'personal_tokens']) {
+      await this.#rows(
+        `UPDATE ${this.#s}.${table} AS t SET last_used_at = u.at
+         FROM unnest($1::text[], $2::bigint[]) AS u(jti, at)
+         WHERE t.jti = u.jti AND (t.last_used_at IS NULL OR t.last_used_at < u.at)`,
+        values,
+      );
+    }
+  }
+
+  issuePersonalToken(token: PersonalTokenRecord, actor: string, limit: number): Promise<void> {
+    return this.#write({ userName: token.userName }, async (tx) => {
+      // A lock per person, held to commit, serialises count-then-insert across all instances.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `jwt-gate:user:${this.#schema}:${token.userName}`,
+      ]);
+      const counted = await tx.query<{ live: number }>(
+        `SELECT COUNT(*)::integer AS live FROM ${this.#s}.personal_tokens
+         WHERE user_name = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`,
+        [token.userName, token.issuedAt],
+      );
+      if ((counted.rows[0]?.live ?? 0) >= limit) throw personalTokenLimitReached(limit);
+      const inserted = await tx.query(
+        `INSERT INTO ${this.#s}.personal_tokens (${PERSONAL_TOKEN_INSERT_COLUMNS})
+           VALUES (${placeholders(12, 'postgres')}) ON CONFLICT (jti) DO NOTHING`,
+        personalTokenInsertValues(token),
+      );
+      if (inserted.rowCount !== 1) throw conflict(`Token id "${token.jti}" is already used.`);
+      await this.#log(
+        tx,
+        token.issuedAt,
+        actor,
+        'personal-token.issue',
+        '',
+        token.jti,
+        issueDetail(token),
+        token.userName,
+      );
+      return { result: undefined, changed: true };
+    });
+  }
+
+  revokePersonalTokens(
+    userName: string,
+    jtis: readonly string[] | 'all',
+    actor: string,
+    at: number,
+  ): Promise<string[]> {
+    if (jtis !== 'all' && jtis.length === 0) return Promise.resolve([]);
+    return this.#write({ userName }, async (tx) => {
+      const revoked = await tx.query<{ jti: string }>(
+        `UPDATE ${this.#s}.personal_tokens SET revoked_at = $1
+         WHERE user_name = $2 AND revoked_at IS NULL AND ($3::text[] IS NULL OR jti = ANY($3::text[]))
+         RETURNING jti`,
+        [at, userName, jtis === 'all' ? null : [...jtis]],
+      );
+      const revokedJtis = revoked.rows.map((row) => row.jti);
+      for (const jti of revokedJtis) {
+        await this.#log(tx, at, actor, 'personal-token.revoke', '', jti, null, userName);
+      }
+      return { result: revokedJtis, changed: revokedJtis.length > 0 };
+    });
+  }
+
+  listPersonalTokens(userName: string): Promise<PersonalTokenRecord[]> {
+    return this.#rows<PersonalTokenRow>(
+      `SELECT ${PERSONAL_TOKEN_COLUMNS} FROM ${this.#s}.personal_tokens
+       WHERE user_name = $1 AND revoked_at IS NULL ORDER BY issued_at DESC, jti`,
+      [userName],
+    ).then((rows) => rows.map(personalTokenFromRow));
+  }
+
+  listLivePersonalTokens(at: number, userName?: string): Promise<LivePersonalToken[]> {
+    return this.#rows<LivePersonalToken>(
+      `SELECT ${LIVE_PERSONAL_TOKEN_COLUMNS} FROM ${this.#s}.personal_tokens
+       WHERE ($2::text IS NULL OR user_name = $2) AND revoked_at IS NULL
+         AND (expires_at IS NULL OR expires_at > $1)`,
+      [at, userName ?? null],
     );
   }
 
   listAudit(opts?: ListAuditOptions): Promise<AuditEntry[]> {
-    const limit = auditLimit(opts);
-    return opts?.botName === undefined
-      ? this.#rows<AuditEntry>(
-          `SELECT ${AUDIT_COLUMNS} FROM ${this.#s}.audit_log ORDER BY id DESC LIMIT $1`,
-          [limit],
-        )
-      : this.#rows<AuditEntry>(
-          `SELECT ${AUDIT_COLUMNS} FROM ${this.#s}.audit_log WHERE bot_name = $1 ORDER BY id DESC LIMIT $2`,
-          [opts.botName, limit],
-        );
+    return this.#rows<AuditEntry>(
+      `SELECT ${AUDIT_COLUMNS} FROM ${this.#s}.audit_log
+       WHERE ($1::text IS NULL OR bot_name = $1) AND ($2::text IS NULL OR user_name = $2)
+       ORDER BY id DESC LIMIT $3`,
+      [opts?.botName ?? null, opts?.userName ?? null, auditLimit(opts)],
+    );
+  }
+
+  /**
+   * One upsert: inserts the key, or takes over an expired one; a key still inside its window is left
+   * alone (no row returned) and reported as a replay. Not a registry change: no NOTIFY.
+   */
+  async claimDpopProof(key: string, expiresAt: number, now: number): Promise<boolean> {
+    if (now >= this.#dpopPruneAt) {
+      this.#dpopPruneAt = now + DPOP_PRUNE_INTERVAL_MS;
+      await this.#rows(`DELETE FROM ${this.#s}.dpop_proofs WHERE expires_at <= $1`, [now]);
+    }
+    const claimed = await this.#rows(
+      `INSERT INTO ${this.#s}.dpop_proofs (key, expires_at) VALUES ($1, $2)
+       ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
+       WHERE ${this.#s}.dpop_proofs.expires_at <= $3
+       RETURNING 1`,
+      [key, expiresAt, now],
+    );
+    return claimed.length === 1;
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {
@@ -319,10 +436,12 @@ export class PostgresStore implements BotStore {
     botName: string,
     jti: string | null,
     detail: string | null,
+    userName: string | null = null,
   ): Promise<void> {
     await tx.query(
-      `INSERT INTO ${this.#s}.audit_log (at, actor, action, bot_name, jti, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [at, actor, action, botName, jti, detail],
+      `INSERT INTO ${this.#s}.audit_log (at, actor, action, bot_name, user_name, jti, detail)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [at, actor, action, botName, userName, jti, detail],
     );
   }
 
@@ -338,7 +457,10 @@ export class PostgresStore implements BotStore {
    * Runs `mutate` in a transaction that also NOTIFYs the other instances (delivered on commit),
    * then tells this instance's listeners.
    */
-  async #write<T>(botName: string, mutate: (tx: Tx) => Promise<{ result: T; changed: boolean }>): Promise<T> {
+  async #write<T>(
+    change: StoreChange,
+    mutate: (tx: Tx) => Promise<{ result: T; changed: boolean }>,
+  ): Promise<T> {
     let tx: Tx;
     try {
       tx = await this.#open().connect();
@@ -352,11 +474,11 @@ export class PostgresStore implements BotStore {
       if (changed) {
         await tx.query('SELECT pg_notify($1, $2)', [
           this.#channel,
-          JSON.stringify({ botName, origin: this.#origin }),
+          JSON.stringify({ ...change, origin: this.#origin }),
         ]);
       }
       await tx.query('COMMIT');
-      if (changed) this.#changes.emit({ botName });
+      if (changed) this.#changes.emit(change);
       return result;
     } catch (error) {
       await tx.query('ROLLBACK').catch((rollbackError: Error) => {
@@ -368,15 +490,17 @@ export class PostgresStore implements BotStore {
     }
   }
 
+  /** A NOTIFY payload, `{botName, origin}` or `{userName, origin}`; anything unreadable resyncs all. */
   #notified(payload: string): void {
-    let change: { botName?: unknown; origin?: unknown };
+    let change: { botName?: unknown; userName?: unknown; origin?: unknown };
     try {
       change = JSON.parse(payload) as typeof change;
     } catch {
       change = { botName: ALL_BOTS };
     }
     if (change.origin === this.#origin) return;
-    this.#changes.emit({ botName: typeof change.botName === 'string' ? change.botName : ALL_BOTS });
+    if (typeof change.userName === 'string') this.#changes.emit({ userName: change.userName });
+    else this.#changes.emit({ botName: typeof change.botName === 'string' ? change.botName : ALL_BOTS });
   }
 
   #open(): pg.Pool {

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
+import { changeFromKey, changeKey } from './store-helpers.js';
 import { ALL_BOTS } from './types.js';
+import type { StoreChange } from './types.js';
 
 /** Rows of the `changes` log older than this are pruned; a reader further behind resyncs fully. */
 const CHANGE_RETENTION_MS = 60 * 60 * 1000;
@@ -13,8 +15,8 @@ interface Statements {
 }
 
 /**
- * Tells one SQLite connection which bots other connections changed. Every write appends the bot's
- * name to the `changes` table (monotonic `seq`) in its own transaction; readers poll
+ * Tells one SQLite connection which bots and people other connections changed. Every write appends
+ * its change's key (`changeKey`: a bot's name, `user:<name>` for a person) to the `changes` table (monotonic `seq`) in its own transaction; readers poll
  * `PRAGMA data_version`, which moves only when *another* connection commits, and read the new rows
  * only then — so an idle poll costs one pragma (a prepared statement: `db.pragma()` would compile
  * it again on every call).
@@ -47,11 +49,11 @@ export class SqliteChangeLog {
   }
 
   /** Appends a change row; call inside the writing transaction. Returns its `seq`. */
-  append(botName: string): number {
+  append(change: StoreChange): number {
     const { prune, insert } = this.#prepared();
     const now = Date.now();
     prune.run(now - CHANGE_RETENTION_MS);
-    return Number(insert.run(botName, now).lastInsertRowid);
+    return Number(insert.run(changeKey(change), now).lastInsertRowid);
   }
 
   /** Records that our own committed row `seq` was already emitted, so `poll` skips it. */
@@ -61,8 +63,8 @@ export class SqliteChangeLog {
     else this.#ownSeqs.add(seq);
   }
 
-  /** Bots changed by other connections since the last poll (`ALL_BOTS` after a pruned gap). */
-  poll(): string[] {
+  /** Changes by other connections since the last poll, each once (`ALL_BOTS` after a pruned gap). */
+  poll(): StoreChange[] {
     const { dataVersion, rowsAfter } = this.#prepared();
     const version = dataVersion.get()!;
     if (version === this.#dataVersion) return [];
@@ -77,7 +79,7 @@ export class SqliteChangeLog {
       if (!this.#ownSeqs.delete(seq)) changed.add(botName);
       this.#lastSeq = seq;
     }
-    return gap ? [ALL_BOTS] : [...changed];
+    return gap ? [{ botName: ALL_BOTS }] : [...changed].map(changeFromKey);
   }
 
   #prepared(): Statements {

@@ -50,6 +50,31 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE bots ADD COLUMN allowed_scopes TEXT NOT NULL DEFAULT '';
   ALTER TABLE bot_tokens ADD COLUMN scopes TEXT;
   `,
+  // 3: personal access tokens, DPoP. Existing bots do not require DPoP; existing tokens are unbound.
+  `
+  CREATE TABLE personal_tokens (
+    jti TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    token_name TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    last4 TEXT NOT NULL,
+    expiry TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    issued_by TEXT NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER,
+    scopes TEXT NOT NULL
+  );
+  CREATE INDEX personal_tokens_live ON personal_tokens (user_name) WHERE revoked_at IS NULL;
+  ALTER TABLE audit_log ADD COLUMN user_name TEXT;
+  CREATE INDEX audit_log_user ON audit_log (user_name, id) WHERE user_name IS NOT NULL;
+  ALTER TABLE bots ADD COLUMN require_dpop INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE bot_tokens ADD COLUMN dpop_jkt TEXT;
+  -- The DPoP replay cache (RFC 9449 §11.1): one row per proof still inside its window.
+  CREATE TABLE dpop_proofs (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE INDEX dpop_proofs_expires ON dpop_proofs (expires_at);
+  `,
 ];
 
 /**

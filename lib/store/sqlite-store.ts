@@ -8,10 +8,17 @@ import {
   AUDIT_COLUMNS,
   BOT_COLUMNS,
   BOT_INSERT_COLUMNS,
+  LIVE_PERSONAL_TOKEN_COLUMNS,
+  PERSONAL_TOKEN_COLUMNS,
+  PERSONAL_TOKEN_INSERT_COLUMNS,
   TOKEN_COLUMNS,
   TOKEN_INSERT_COLUMNS,
   botFromRow,
   botInsertValues,
+  flagColumn,
+  personalTokenFromRow,
+  personalTokenInsertValues,
+  placeholders,
   scopesColumn,
   tokenFromRow,
   tokenInsertValues,
@@ -20,10 +27,13 @@ import { migrateSqlite } from './sqlite-migrations.js';
 import { DATABASE_URL_FIELD, storeUnavailable } from './store-errors.js';
 import {
   BOT_DELETED_DETAIL,
+  DPOP_PRUNE_INTERVAL_MS,
   REPLACED_DETAIL,
   auditLimit,
   issueDetail,
   latestUses,
+  personalTokenLimitReached,
+  requireDpopDetail,
   scopesDetail,
 } from './store-helpers.js';
 import { SqliteChangeLog } from './sqlite-change-log.js';
@@ -34,12 +44,15 @@ import type {
   BotStore,
   BotTokenRecord,
   ListAuditOptions,
+  LivePersonalToken,
+  PersonalTokenRecord,
   StoreChange,
 } from './types.js';
 import { ALL_BOTS } from './types.js';
 
 type BotRow = Parameters<typeof botFromRow>[0];
 type TokenRow = Parameters<typeof tokenFromRow>[0];
+type PersonalTokenRow = Parameters<typeof personalTokenFromRow>[0];
 
 /**
  * Failed timer polls in a row (with no successful `syncChanges` between) after which the store
@@ -77,6 +90,8 @@ export class SqliteStore implements BotStore {
   #driver: typeof Database | undefined;
   #poller: NodeJS.Timeout | undefined;
   readonly #changeLog = new SqliteChangeLog();
+  /** When expired DPoP proofs are next pruned (the `now` of claims, epoch ms). */
+  #dpopPruneAt = 0;
 
   constructor(options: SqliteStoreOptions) {
     this.#options = { pollIntervalMs: 250, busyTimeoutMs: 5000, ...options };
@@ -133,9 +148,9 @@ export class SqliteStore implements BotStore {
   }
 
   createBot(bot: BotRecord): Promise<void> {
-    return this.#write(bot.name, (db) => {
+    return this.#write({ botName: bot.name }, (db) => {
       if (this.#bot(db, bot.name) !== null) throw conflict(`Bot "${bot.name}" already exists.`);
-      db.prepare(`INSERT INTO bots (${BOT_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`).run(
+      db.prepare(`INSERT INTO bots (${BOT_INSERT_COLUMNS}) VALUES (${placeholders(7, 'sqlite')})`).run(
         ...botInsertValues(bot),
       );
       this.#log(
@@ -157,7 +172,7 @@ export class SqliteStore implements BotStore {
     actor: string,
     at: number,
   ): Promise<boolean> {
-    return this.#write(name, (db) => {
+    return this.#write({ botName: name }, (db) => {
       const updated = db
         .prepare('UPDATE bots SET allowed_scopes = ? WHERE name = ?')
         .run(scopesColumn(allowedScopes), name);
@@ -167,8 +182,19 @@ export class SqliteStore implements BotStore {
     });
   }
 
+  setRequireDpop(name: string, requireDpop: boolean, actor: string, at: number): Promise<boolean> {
+    return this.#write({ botName: name }, (db) => {
+      const updated = db
+        .prepare('UPDATE bots SET require_dpop = ? WHERE name = ?')
+        .run(flagColumn(requireDpop), name);
+      if (updated.changes !== 1) return { result: false, changed: false };
+      this.#log(db, at, actor, 'bot.update', name, null, requireDpopDetail(requireDpop));
+      return { result: true, changed: true };
+    });
+  }
+
   deleteBot(name: string, actor: string, at: number): Promise<boolean> {
-    return this.#write(name, (db) => {
+    return this.#write({ botName: name }, (db) => {
       if (this.#bot(db, name) === null) return { result: false, changed: false };
       this.#revoke(db, name, actor, at, BOT_DELETED_DETAIL);
       db.prepare('DELETE FROM bots WHERE name = ?').run(name);
@@ -178,14 +204,14 @@ export class SqliteStore implements BotStore {
   }
 
   issueToken(token: BotTokenRecord, actor: string): Promise<{ replaced: string | null }> {
-    return this.#write(token.botName, (db) => {
+    return this.#write({ botName: token.botName }, (db) => {
       if (this.#bot(db, token.botName) === null) throw notFound(`Bot "${token.botName}" not found.`);
       if (db.prepare('SELECT 1 FROM bot_tokens WHERE jti = ?').get(token.jti) !== undefined) {
         throw conflict(`Token id "${token.jti}" is already used.`);
       }
       const replaced = this.#revoke(db, token.botName, actor, token.issuedAt, REPLACED_DETAIL);
       db.prepare(
-        `INSERT INTO bot_tokens (${TOKEN_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO bot_tokens (${TOKEN_INSERT_COLUMNS}) VALUES (${placeholders(12, 'sqlite')})`,
       ).run(...tokenInsertValues(token));
       this.#log(db, token.issuedAt, actor, 'token.issue', token.botName, token.jti, issueDetail(token));
       return { result: { replaced }, changed: true };
@@ -193,7 +219,7 @@ export class SqliteStore implements BotStore {
   }
 
   revokeToken(botName: string, actor: string, at: number): Promise<string | null> {
-    return this.#write(botName, (db) => {
+    return this.#write({ botName }, (db) => {
       const jti = this.#revoke(db, botName, actor, at, null);
       return { result: jti, changed: jti !== null };
     });
@@ -222,26 +248,142 @@ export class SqliteStore implements BotStore {
     const latest = latestUses(uses);
     if (latest.size === 0) return Promise.resolve();
     return this.#read((db) => {
-      const update = db.prepare(
-        'UPDATE bot_tokens SET last_used_at = ? WHERE jti = ? AND (last_used_at IS NULL OR last_used_at < ?)',
+      const updates = ['bot_tokens', 'personal_tokens'].map((table) =>
+        db.prepare(
+          `UPDATE ${table} SET last_used_at = ? WHERE jti = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+        ),
       );
       db.transaction(() => {
-        for (const [jti, at] of latest) update.run(at, jti, at);
+        for (const [jti, at] of latest) for (const update of updates) update.run(at, jti, at);
       }).immediate();
     });
   }
 
-  listAudit(opts?: ListAuditOptions): Promise<AuditEntry[]> {
-    const limit = auditLimit(opts);
+  issuePersonalToken(token: PersonalTokenRecord, actor: string, limit: number): Promise<void> {
+    // The write transaction is BEGIN IMMEDIATE: no other connection writes between count and insert.
+    return this.#write({ userName: token.userName }, (db) => {
+      if (db.prepare('SELECT 1 FROM personal_tokens WHERE jti = ?').get(token.jti) !== undefined) {
+        throw conflict(`Token id "${token.jti}" is already used.`);
+      }
+      const live = db
+        .prepare(
+          'SELECT COUNT(*) FROM personal_tokens WHERE user_name = ? AND revoked_at IS NULL ' +
+            'AND (expires_at IS NULL OR expires_at > ?)',
+        )
+        .pluck()
+        .get(token.userName, token.issuedAt) as number;
+      if (live >= limit) throw personalTokenLimitReached(limit);
+      db.prepare(
+        `INSERT INTO personal_tokens (${PERSONAL_TOKEN_INSERT_COLUMNS}) VALUES (${placeholders(12, 'sqlite')})`,
+      ).run(...personalTokenInsertValues(token));
+      this.#log(
+        db,
+        token.issuedAt,
+        actor,
+        'personal-token.issue',
+        '',
+        token.jti,
+        issueDetail(token),
+        token.userName,
+      );
+      return { result: undefined, changed: true };
+    });
+  }
+
+  revokePersonalTokens(
+    userName: string,
+    jtis: readonly string[] | 'all',
+    actor: string,
+    at: number,
+  ): Promise<string[]> {
+    if (jtis !== 'all' && jtis.length === 0) return Promise.resolve([]);
+    return this.#write({ userName }, (db) => {
+      const revoked = (
+        jtis === 'all'
+          ? db
+              .prepare(
+                'UPDATE personal_tokens SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL RETURNING jti',
+              )
+              .pluck()
+              .all(at, userName)
+          : db
+              .prepare(
+                'UPDATE personal_tokens SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL ' +
+                  'AND jti IN (SELECT value FROM json_each(?)) RETURNING jti',
+              )
+              .pluck()
+              .all(at, userName, JSON.stringify(jtis))
+      ) as string[];
+      for (const jti of revoked) this.#log(db, at, actor, 'personal-token.revoke', '', jti, null, userName);
+      return { result: revoked, changed: revoked.length > 0 };
+    });
+  }
+
+  listPersonalTokens(userName: string): Promise<PersonalTokenRecord[]> {
     return this.#read((db) =>
-      opts?.botName === undefined
-        ? (db
-            .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log ORDER BY id DESC LIMIT ?`)
-            .all(limit) as AuditEntry[])
-        : (db
-            .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE bot_name = ? ORDER BY id DESC LIMIT ?`)
-            .all(opts.botName, limit) as AuditEntry[]),
+      (
+        db
+          .prepare(
+            `SELECT ${PERSONAL_TOKEN_COLUMNS} FROM personal_tokens WHERE user_name = ? AND revoked_at IS NULL ` +
+              'ORDER BY issued_at DESC, jti',
+          )
+          .all(userName) as PersonalTokenRow[]
+      ).map(personalTokenFromRow),
     );
+  }
+
+  listLivePersonalTokens(at: number, userName?: string): Promise<LivePersonalToken[]> {
+    const live = 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)';
+    return this.#read(
+      (db) =>
+        (userName === undefined
+          ? db.prepare(`SELECT ${LIVE_PERSONAL_TOKEN_COLUMNS} FROM personal_tokens WHERE ${live}`).all(at)
+          : db
+              .prepare(
+                `SELECT ${LIVE_PERSONAL_TOKEN_COLUMNS} FROM personal_tokens WHERE user_name = ? AND ${live}`,
+              )
+              .all(userName, at)) as LivePersonalToken[],
+    );
+  }
+
+  listAudit(opts?: ListAuditOptions): Promise<AuditEntry[]> {
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    if (opts?.botName !== undefined) {
+      conditions.push('bot_name = ?');
+      values.push(opts.botName);
+    }
+    if (opts?.userName !== undefined) {
+      conditions.push('user_name = ?');
+      values.push(opts.userName);
+    }
+    const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+    return this.#read(
+      (db) =>
+        db
+          .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log ${where} ORDER BY id DESC LIMIT ?`)
+          .all(...values, auditLimit(opts)) as AuditEntry[],
+    );
+  }
+
+  /**
+   * One upsert: inserts the key, or takes over an expired one; a key still inside its window is left
+   * alone and reported as a replay. Not a registry change: no `changes` row, no listener.
+   */
+  claimDpopProof(key: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.#read((db) => {
+      if (now >= this.#dpopPruneAt) {
+        this.#dpopPruneAt = now + DPOP_PRUNE_INTERVAL_MS;
+        db.prepare('DELETE FROM dpop_proofs WHERE expires_at <= ?').run(now);
+      }
+      const claimed = db
+        .prepare(
+          'INSERT INTO dpop_proofs (key, expires_at) VALUES (?, ?) ON CONFLICT (key) ' +
+            'DO UPDATE SET expires_at = excluded.expires_at WHERE dpop_proofs.expires_at <= ?',
+        )
+        .run(key, expiresAt, now);
+      return claimed.changes === 1;
+    });
   }
 
   /** `false` after several failed polls in a row (others' changes may be missed), `true` once back. */
@@ -282,10 +424,11 @@ export class SqliteStore implements BotStore {
     botName: string,
     jti: string | null,
     detail: string | null,
+    userName: string | null = null,
   ): void {
     db.prepare(
-      'INSERT INTO audit_log (at, actor, action, bot_name, jti, detail) VALUES (?, ?, ?, ?, ?, ?)',
-    ).run(at, actor, action, botName, jti, detail);
+      'INSERT INTO audit_log (at, actor, action, bot_name, user_name, jti, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(at, actor, action, botName, userName, jti, detail);
   }
 
   #read<T>(query: (db: Database.Database) => T): Promise<T> {
@@ -301,19 +444,22 @@ export class SqliteStore implements BotStore {
    * writers in other processes queue instead of deadlocking on upgrade), logs the change in the same
    * transaction and, once committed, tells this instance's listeners synchronously.
    */
-  #write<T>(botName: string, mutate: (db: Database.Database) => { result: T; changed: boolean }): Promise<T> {
+  #write<T>(
+    change: StoreChange,
+    mutate: (db: Database.Database) => { result: T; changed: boolean },
+  ): Promise<T> {
     try {
       const db = this.#open();
       const { result, seq } = db
         .transaction(() => {
           const outcome = mutate(db);
           if (!outcome.changed) return { result: outcome.result, seq: null };
-          return { result: outcome.result, seq: this.#changeLog.append(botName) };
+          return { result: outcome.result, seq: this.#changeLog.append(change) };
         })
         .immediate();
       if (seq !== null) {
         this.#changeLog.committed(seq);
-        this.#changes.emit({ botName });
+        this.#changes.emit(change);
       }
       return Promise.resolve(result);
     } catch (error) {
@@ -329,7 +475,7 @@ export class SqliteStore implements BotStore {
    */
   syncChanges(): void {
     if (this.#db === undefined) return;
-    let changed: string[];
+    let changed: StoreChange[];
     try {
       changed = this.#changeLog.poll();
     } catch (error) {
@@ -340,7 +486,7 @@ export class SqliteStore implements BotStore {
       this.#health.emit(true);
     }
     this.#pollFailures = 0;
-    for (const botName of changed) this.#changes.emit({ botName });
+    for (const change of changed) this.#changes.emit(change);
   }
 
   /** The timer's look for others' changes: keeps listeners current between requests, and health. */

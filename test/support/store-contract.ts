@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { hashToken, tokenLast4 } from '../../lib/store/token-hash.js';
 import type { BotRecord, BotStore, BotTokenRecord, StoreChange } from '../../lib/store/types.js';
+import { dpopContract, personalTokenContract } from './personal-token-contract.js';
 
 /** Shared fixtures and the contract suite every BotStore implementation must pass. */
 
@@ -15,6 +16,7 @@ export function bot(name: string, overrides: Partial<BotRecord> = {}): BotRecord
     createdAt: T0,
     createdBy: 'admin',
     allowedScopes: [],
+    requireDpop: false,
     ...overrides,
   };
 }
@@ -37,6 +39,7 @@ export function mint(
     lastUsedAt: null,
     revokedAt: null,
     scopes: null,
+    dpopJkt: null,
     ...overrides,
   };
   return { token, record };
@@ -81,6 +84,9 @@ export function contract(
     afterEach(async () => {
       await store.close();
     });
+
+    personalTokenContract(() => store);
+    dpopContract(() => store);
 
     it('creates, lists and gets bots; a duplicate name is a 409 conflict', async () => {
       await store.createBot(bot('ingestion-bot'));
@@ -225,7 +231,7 @@ export function contract(
 
     it('tells onChange listeners about its own writes, and stops after unsubscribe', async () => {
       const seen: string[] = [];
-      const off = store.onChange((c) => seen.push(c.botName));
+      const off = store.onChange((c) => seen.push(c.botName ?? `user:${c.userName}`));
       await store.createBot(bot('ingestion-bot'));
       await store.issueToken(mint('ingestion-bot').record, 'admin');
       await store.revokeToken('ingestion-bot', 'admin', T0 + 1);
