@@ -28,6 +28,7 @@ export function createApp(gate: JwtGate, options: ExampleAppOptions = {}): Expre
   for (const router of options.publicRouters ?? []) app.use(router);
   app.use(gate.authenticate);
   app.use(gate.botsRouter);
+  app.use(gate.personalTokensRouter);
   app.use(createPipelinesRouter(gate));
 
   // Least privilege (RFC 6750 §3.1): a token without the scope gets 403 insufficient_scope. People

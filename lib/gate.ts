@@ -3,6 +3,7 @@ import type { JwtGateOptions, ResolvedConfig } from './config/types.js';
 import { resolveOptions } from './config/resolve-options.js';
 import { BotRegistry } from './bots/bot-registry.js';
 import { BotService } from './bots/bot-service.js';
+import { PersonalTokenService } from './bots/personal-token-service.js';
 import { ConfigError } from './errors.js';
 import { createAuthenticate } from './http/middleware/authenticate.js';
 import { createErrorHandler } from './http/middleware/error-handler.js';
@@ -10,6 +11,7 @@ import { requireAdmin } from './http/middleware/guards.js';
 import { createPublicPathMatcher } from './http/middleware/public-paths.js';
 import { authConfigRoute, AUTH_CONFIG_PATH } from './http/routes/auth-config-router.js';
 import { createBotsRouter } from './http/routes/bots-router.js';
+import { createPersonalTokensRouter } from './http/routes/personal-tokens-router.js';
 import { healthRoute, HEALTH_PATH, type HealthReport } from './http/routes/health-router.js';
 import { jwksRoute } from './http/routes/jwks-router.js';
 import { gateProtectedResource } from './http/routes/protected-resource-router.js';
@@ -91,6 +93,17 @@ export interface JwtGate {
    * @throws ConfigError when the gate has no keys.
    */
   readonly botsRouter: Router;
+  /**
+   * People's personal access tokens: mint, list, revoke (for your own code).
+   * @throws ConfigError when the gate has no keys (the tokens are signed with them).
+   */
+  readonly personalTokens: PersonalTokenService;
+  /**
+   * The personal access token API (`/api/v1/users/security/token`), for every signed-in person;
+   * mount after `authenticate`.
+   * @throws ConfigError when the gate has no keys.
+   */
+  readonly personalTokensRouter: Router;
   /**
    * Signs a token with the active key (RS256 by default).
    * @throws ConfigError when the gate has no keys.
@@ -189,6 +202,16 @@ export async function createJwtGate(
           registry,
           now,
         });
+  const personalTokens =
+    store === null || registry === null || mint === null
+      ? null
+      : new PersonalTokenService({
+          store,
+          mintToken: mint,
+          maxTokensPerUser: config.personalTokenConfiguration.maxTokensPerUser,
+          registry,
+          now,
+        });
   const closeStore = async (): Promise<void> => {
     await registry?.close();
     if (deps.store === undefined) await store?.close();
@@ -233,6 +256,8 @@ export async function createJwtGate(
   if (protectedResource !== null) publicRoutes.push(protectedResource.route);
   const publicRouter = servePublicRoutes(publicRoutes);
   const botsRouter = bots === null ? null : createBotsRouter(bots, { realm });
+  const personalTokensRouter =
+    personalTokens === null ? null : createPersonalTokensRouter(personalTokens, { realm });
 
   return Object.freeze({
     config: withoutPrivateKey(config),
@@ -254,6 +279,12 @@ export async function createJwtGate(
     },
     get botsRouter(): Router {
       return botsRouter ?? noKeys('gate.botsRouter');
+    },
+    get personalTokens(): PersonalTokenService {
+      return personalTokens ?? noKeys('gate.personalTokens');
+    },
+    get personalTokensRouter(): Router {
+      return personalTokensRouter ?? noKeys('gate.personalTokensRouter');
     },
     mintToken(claims: MintClaims, nowMs?: number): MintedToken {
       return (mint ?? noKeys('gate.mintToken()'))(claims, nowMs);

@@ -28,8 +28,13 @@ export type { Principal } from './verify/principal.js';
 export type { KeySourceHealth } from './verify/key-source.js';
 export type { BotTokenGuard, BotTokenState } from './verify/bot-token-guard.js';
 
-// Bots, as `gate.bots` offers them.
+// Bots and personal access tokens, as `gate.bots` and `gate.personalTokens` offer them.
 export type { BotService, BotTokenMetadata, BotView, NewBot } from './bots/bot-service.js';
+export type {
+  GeneratedPersonalToken,
+  PersonalTokenService,
+  PersonalTokenView,
+} from './bots/personal-token-service.js';
 export type { MintClaims, MintedToken, TokenResponse } from './tokens/mint-token.js';
 export type { ExpiryChoice } from './tokens/expiry.js';
 
@@ -46,6 +51,7 @@ export type {
   JwksFetchConfiguration,
   JwtGateOptions,
   JwtTokenConfiguration,
+  PersonalTokenConfiguration,
   ProtectedResourceConfiguration,
   PublicKeySourceEntry,
   ResolvedConfig,

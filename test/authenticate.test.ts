@@ -139,7 +139,7 @@ for (const verifyMode of MODES) {
           subject: 'jane',
           email: 'jane@open-metadata.org',
           isBot: false,
-          tokenType: 'PERSONAL_ACCESS',
+          tokenType: 'OM_USER',
           expiry: '7',
         });
         const res = await request(app)
@@ -147,7 +147,7 @@ for (const verifyMode of MODES) {
           .set('Authorization', `Bearer ${token}`);
         assert.equal(res.status, 200);
         assert.equal(res.body.name, 'jane');
-        assert.equal(res.body.tokenType, 'PERSONAL_ACCESS');
+        assert.equal(res.body.tokenType, 'OM_USER');
         assert.equal(res.body.source, 'self');
         assert.equal(res.body.isBot, false);
         assert.deepEqual(
@@ -173,7 +173,7 @@ for (const verifyMode of MODES) {
         const { token } = gate.mintToken({
           subject: 'jane',
           isBot: false,
-          tokenType: 'PERSONAL_ACCESS',
+          tokenType: 'OM_USER',
           expiry: '7',
         });
         const res = await request(app).get('/api/v1/tables').set('Authorization', `Bearer ${token}`);
@@ -205,7 +205,7 @@ for (const verifyMode of MODES) {
         app.use(gate.errorHandler);
         const tokens = ['ann', 'bob', 'cid'].map(
           (subject) =>
-            gate.mintToken({ subject, isBot: false, tokenType: 'PERSONAL_ACCESS', expiry: '1' }).token,
+            gate.mintToken({ subject, isBot: false, tokenType: 'OM_USER', expiry: '1' }).token,
         );
         const answers = await Promise.all(
           tokens.map((token, i) =>

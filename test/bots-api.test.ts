@@ -94,6 +94,7 @@ describe('bot API (memory store)', function () {
         createdAt: 'number',
         createdBy: 'admin <admin@example.com>',
         allowedScopes: [],
+        requireDpop: false,
         token: null,
       },
     );
@@ -227,6 +228,7 @@ describe('bot API (memory store)', function () {
       'JWTTokenExpiresAt',
       'JWTTokenExpiry',
       'botName',
+      'dpopJkt',
       'expiresAt',
       'expiry',
       'issuedAt',

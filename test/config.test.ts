@@ -75,6 +75,7 @@ const DEFAULT_BLOCKS = {
   server: { port: 8585, host: '127.0.0.1' },
   database: { url: 'memory:' },
   botConfiguration: { defaultBots: [], defaultBotScopes: [] },
+  personalTokenConfiguration: { maxTokensPerUser: 10 },
   verificationConfiguration: {
     clockToleranceSeconds: 60,
     maxTokenBytes: 8192,

@@ -112,7 +112,7 @@ for (const engine of ['direct', 'passport'] as const) {
       const { token } = gate.mintToken({
         subject: 'jane',
         isBot: false,
-        tokenType: 'PERSONAL_ACCESS',
+        tokenType: 'OM_USER',
         expiry: '1',
       });
       const own = await request(app).get('/self').set('Authorization', `Bearer ${token}`);

@@ -1,12 +1,12 @@
-import type { BotRecord, BotStore, BotTokenRecord, StoreChange } from '../store/types.js';
+import type { BotRecord, BotStore, BotTokenRecord, LivePersonalToken, StoreChange } from '../store/types.js';
 import { ALL_BOTS } from '../store/types.js';
 import type { BotTokenGuard, BotTokenState } from '../verify/bot-token-guard.js';
 
 export interface BotRegistryOptions {
   store: BotStore;
   /**
-   * Called with the `jti` of a token that stopped being its bot's current one (replaced, revoked,
-   * bot deleted), so cached verifications of it can be dropped at once.
+   * Called with the `jti` of a token that stopped being valid (a bot token replaced, revoked or
+   * its bot deleted; a personal token revoked), so cached verifications of it can be dropped at once.
    */
   onTokenRetired?: (jti: string) => void;
   /**
@@ -35,8 +35,18 @@ const REFRESH_INTERVAL_MS = 1000;
 const MAX_TRACKED_TOKENS = 10_000;
 
 /**
- * Which token is each bot's current one, held in memory so the per-request check is two lookups
- * (docs/security.md#revocation). Warmed from the store at `init()`, then kept current by the store's change
+ * What a reload is about: one bot (`b:<name>`) or one person's personal tokens (`u:<name>`). One
+ * queue orders both, so the rules below (never answer from a state older than a change told)
+ * hold for each alike.
+ */
+type Subject = `b:${string}` | `u:${string}`;
+
+const botSubject = (name: string): Subject => `b:${name}`;
+const userSubject = (name: string): Subject => `u:${name}`;
+
+/**
+ * Which token is each bot's current one, and which personal access tokens each person holds live,
+ * in memory so the per-request check is two lookups (docs/security.md#revocation). Warmed from the store at `init()`, then kept current by the store's change
  * notifications — this instance's writes at once; other instances' before the next check when the
  * store can deliver them on demand (`syncChanges`, SQLite), else within its delivery time
  * (PostgreSQL). A bot with a change told but not yet re-read is `unknown`, never answered from the
@@ -56,6 +66,11 @@ export class BotRegistry implements BotTokenGuard {
 
   /** botName → its current token (jti, issued at epoch ms). */
   readonly #current = new Map<string, { jti: string; issuedAt: number }>();
+  /**
+   * userName → the `jti`s of their live personal tokens (not revoked, not expired when read). A
+   * token costs one set entry here: no record, no copy of its name.
+   */
+  readonly #personal = new Map<string, Set<string>>();
   /** botName → its allowed scopes, frozen: shared by every principal of its tokens. */
   readonly #allowed = new Map<string, readonly string[]>();
   /** jti → when a request carrying it last caused a re-read of its bot (epoch ms). */
@@ -64,8 +79,8 @@ export class BotRegistry implements BotTokenGuard {
   readonly #retired = new Set<string>();
   /** Nothing is known-fresh: before init, during a store outage, after a failed full reload. */
   #allStale = true;
-  /** Bots whose last reload failed. */
-  readonly #staleBots = new Set<string>();
+  /** Bots and people whose last reload failed. */
+  readonly #stale = new Set<Subject>();
   /** The store's change feed is up (stores without `onHealth` always are). */
   #feedUp = true;
   /** Bumped at each outage: a full reload clears staleness only if no outage began meanwhile. */
@@ -73,8 +88,8 @@ export class BotRegistry implements BotTokenGuard {
 
   /** Changes told so far; a reload covers the changes told before it began reading. */
   #changesTold = 0;
-  /** botName → `#changesTold` at its latest change not yet covered by an applied reload. */
-  readonly #unappliedBots = new Map<string, number>();
+  /** Subject → `#changesTold` at its latest change not yet covered by an applied reload. */
+  readonly #unappliedSubjects = new Map<Subject, number>();
   /** `#changesTold` at the latest `ALL_BOTS` change not yet covered by a full reload, else 0. */
   #unappliedAll = 0;
   /** Settled when the reload running or next to run ends, applied or not. */
@@ -82,10 +97,10 @@ export class BotRegistry implements BotTokenGuard {
 
   #fullWanted = false;
   #fullWaiters: Waiter[] = [];
-  readonly #pending = new Map<string, Waiter[]>();
+  readonly #pending = new Map<Subject, Waiter[]>();
   #draining = false;
   #retryFull = false;
-  readonly #retryBots = new Set<string>();
+  readonly #retrySubjects = new Set<Subject>();
   #retryTimer: NodeJS.Timeout | undefined;
   #retryMs: number;
 
@@ -126,26 +141,29 @@ export class BotRegistry implements BotTokenGuard {
    * here, so this costs the store at most one read a second per token ever minted.
    */
   check(botName: string, jti: string | null, nowMs: number, issuedAtMs?: number): BotTokenState {
-    try {
-      this.#store.syncChanges?.();
-    } catch {
-      // Others' changes cannot be read: what we hold may be stale.
-      return 'unavailable';
-    }
-    if (this.#allStale || this.#staleBots.has(botName)) return 'unavailable';
-    // Not the rate-limited path below: a just-issued token must not be refused while its bot reloads.
-    if (this.#unappliedAll !== 0 || this.#unappliedBots.has(botName))
-      return jti === null || this.#retired.has(jti) ? 'revoked' : 'unknown';
+    const known = this.#knownState(botSubject(botName), jti);
+    if (known !== undefined) return known;
     // Expiry is the verifier's (with clock tolerance); here only "is this the current token".
     const current = this.#current.get(botName);
     if (jti !== null && current?.jti === jti) return 'valid';
     if (jti === null || issuedAtMs === undefined || this.#retired.has(jti)) return 'revoked';
     if (current !== undefined && issuedAtMs < current.issuedAt) return 'revoked';
-    if (nowMs - (this.#refreshedAt.get(jti) ?? Number.NEGATIVE_INFINITY) < REFRESH_INTERVAL_MS)
-      return 'revoked';
-    if (this.#refreshedAt.size >= MAX_TRACKED_TOKENS) this.#refreshedAt.clear();
-    this.#refreshedAt.set(jti, nowMs);
-    return 'unknown';
+    return this.#maybeNewer(jti, nowMs);
+  }
+
+  /**
+   * The per-request check of a personal access token: `valid` while it is one of the person's
+   * live tokens, by the same rules as `check()` — changes others committed are taken first, a
+   * person with a change not yet re-read is `unknown`, and a token we do not hold may have been
+   * minted a moment ago elsewhere (`unknown`, at most once a second per token).
+   */
+  checkPersonal(userName: string, jti: string | null, nowMs: number): BotTokenState {
+    const known = this.#knownState(userSubject(userName), jti);
+    if (known !== undefined) return known;
+    if (jti === null) return 'revoked';
+    if (this.#personal.get(userName)?.has(jti) === true) return 'valid';
+    if (this.#retired.has(jti)) return 'revoked';
+    return this.#maybeNewer(jti, nowMs);
   }
 
   /**
@@ -153,10 +171,52 @@ export class BotRegistry implements BotTokenGuard {
    * applied, or, when none is, re-reads the bot. Never rejects; resolves early when a reload fails
    * (`check()` then says `unavailable`).
    */
-  async refresh(botName: string): Promise<void> {
-    if (!this.#unapplied(botName)) return this.reloadBot(botName);
+  refresh(botName: string): Promise<void> {
+    return this.#refresh(botSubject(botName));
+  }
+
+  /** `refresh()` for a person's personal tokens, after `checkPersonal()` said `unknown`. */
+  refreshPersonal(userName: string): Promise<void> {
+    return this.#refresh(userSubject(userName));
+  }
+
+  /** How many live personal tokens the registry holds (as last read). */
+  get personalTokenCount(): number {
+    let count = 0;
+    for (const jtis of this.#personal.values()) count += jtis.size;
+    return count;
+  }
+
+  /**
+   * What both checks answer before looking at the token itself: `unavailable` while the state is
+   * not known, `unknown` / `revoked` while a change to the subject is told but not yet re-read.
+   */
+  #knownState(subject: Subject, jti: string | null): BotTokenState | undefined {
+    try {
+      this.#store.syncChanges?.();
+    } catch {
+      // Others' changes cannot be read: what we hold may be stale.
+      return 'unavailable';
+    }
+    if (this.#allStale || this.#stale.has(subject)) return 'unavailable';
+    // Not the rate-limited path below: a just-issued token must not be refused while it reloads.
+    if (this.#unapplied(subject)) return jti === null || this.#retired.has(jti) ? 'revoked' : 'unknown';
+    return undefined;
+  }
+
+  /** A token we do not hold: `unknown` (re-read) at most once a second per token, else `revoked`. */
+  #maybeNewer(jti: string, nowMs: number): BotTokenState {
+    if (nowMs - (this.#refreshedAt.get(jti) ?? Number.NEGATIVE_INFINITY) < REFRESH_INTERVAL_MS)
+      return 'revoked';
+    if (this.#refreshedAt.size >= MAX_TRACKED_TOKENS) this.#refreshedAt.clear();
+    this.#refreshedAt.set(jti, nowMs);
+    return 'unknown';
+  }
+
+  async #refresh(subject: Subject): Promise<void> {
+    if (!this.#unapplied(subject)) return this.#reload(subject);
     // Each unapplied change has a reload queued or running behind it, so every round makes progress.
-    while (!this.#closed && !this.#allStale && !this.#staleBots.has(botName) && this.#unapplied(botName)) {
+    while (!this.#closed && !this.#allStale && !this.#stale.has(subject) && this.#unapplied(subject)) {
       await new Promise<void>((resolve) => this.#reloadEndWaiters.push(resolve));
     }
   }
@@ -184,7 +244,7 @@ export class BotRegistry implements BotTokenGuard {
 
   /** Every bot's token state is known (false during a store outage or after failed reloads). */
   get healthy(): boolean {
-    return this.#feedUp && !this.#allStale && this.#staleBots.size === 0;
+    return this.#feedUp && !this.#allStale && this.#stale.size === 0;
   }
 
   /**
@@ -192,14 +252,23 @@ export class BotRegistry implements BotTokenGuard {
    * applied. Never rejects: a failed read marks the bot `unavailable` and is retried.
    */
   reloadBot(botName: string): Promise<void> {
+    return this.#reload(botSubject(botName));
+  }
+
+  /** `reloadBot()` for one person's personal tokens. */
+  reloadPersonal(userName: string): Promise<void> {
+    return this.#reload(userSubject(userName));
+  }
+
+  #reload(subject: Subject): Promise<void> {
     return new Promise<void>((resolve) => {
       if (this.#closed) {
         resolve();
         return;
       }
-      const waiters = this.#pending.get(botName) ?? [];
+      const waiters = this.#pending.get(subject) ?? [];
       waiters.push(() => resolve());
-      this.#pending.set(botName, waiters);
+      this.#pending.set(subject, waiters);
       void this.#drain();
     });
   }
@@ -246,15 +315,16 @@ export class BotRegistry implements BotTokenGuard {
     if (change.botName === ALL_BOTS) {
       this.#unappliedAll = told;
       void this.#enqueueFull().catch(() => undefined);
-    } else {
-      this.#unappliedBots.set(change.botName, told);
-      void this.reloadBot(change.botName);
+      return;
     }
+    const subject = change.botName === undefined ? userSubject(change.userName) : botSubject(change.botName);
+    this.#unappliedSubjects.set(subject, told);
+    void this.#reload(subject);
   }
 
-  /** A change to this bot, or to all, was told and no reload begun after it is applied yet. */
-  #unapplied(botName: string): boolean {
-    return this.#unappliedAll !== 0 || this.#unappliedBots.has(botName);
+  /** A change to this subject, or to all, was told and no reload begun after it is applied yet. */
+  #unapplied(subject: Subject): boolean {
+    return this.#unappliedAll !== 0 || this.#unappliedSubjects.has(subject);
   }
 
   #reloadEnded(): void {
@@ -308,8 +378,13 @@ export class BotRegistry implements BotTokenGuard {
     const toldAtStart = this.#changesTold;
     let tokens: BotTokenRecord[];
     let bots: BotRecord[];
+    let personal: LivePersonalToken[];
     try {
-      [tokens, bots] = await Promise.all([this.#store.listCurrentTokens(), this.#store.listBots()]);
+      [tokens, bots, personal] = await Promise.all([
+        this.#store.listCurrentTokens(),
+        this.#store.listBots(),
+        this.#store.listLivePersonalTokens(Date.now()),
+      ]);
     } catch (error) {
       this.#allStale = true;
       this.#retryFull = true;
@@ -330,15 +405,16 @@ export class BotRegistry implements BotTokenGuard {
       this.#applyScopes(bot.name, bot);
     }
     for (const botName of this.#allowed.keys()) if (!allowed.has(botName)) this.#allowed.delete(botName);
+    this.#applyAllPersonal(personal);
     // Applied, in any case, every change told before the read began.
     if (this.#unappliedAll <= toldAtStart) this.#unappliedAll = 0;
-    for (const [botName, told] of this.#unappliedBots) {
-      if (told <= toldAtStart) this.#unappliedBots.delete(botName);
+    for (const [subject, told] of this.#unappliedSubjects) {
+      if (told <= toldAtStart) this.#unappliedSubjects.delete(subject);
     }
     // Read while the feed was up and no outage since: nothing can have been missed.
     if (feedUpAtStart && this.#feedUp && outages === this.#outages) {
       this.#allStale = false;
-      this.#staleBots.clear();
+      this.#stale.clear();
       this.#retryMs = this.#minRetryMs;
     }
     for (const settle of waiters) settle();
@@ -348,30 +424,62 @@ export class BotRegistry implements BotTokenGuard {
     const batch = [...this.#pending];
     this.#pending.clear();
     const toldAtStart = this.#changesTold;
-    let tokens: Array<BotTokenRecord | null>;
-    let bots: Array<BotRecord | null>;
+    let reads: Array<() => void>;
     try {
-      [tokens, bots] = await Promise.all([
-        Promise.all(batch.map(([botName]) => this.#store.getCurrentToken(botName))),
-        Promise.all(batch.map(([botName]) => this.#store.getBot(botName))),
-      ]);
+      reads = await Promise.all(batch.map(([subject]) => this.#read(subject)));
     } catch {
-      for (const [botName] of batch) {
-        this.#staleBots.add(botName);
-        this.#retryBots.add(botName);
+      for (const [subject] of batch) {
+        this.#stale.add(subject);
+        this.#retrySubjects.add(subject);
       }
       this.#scheduleRetry();
       for (const [, waiters] of batch) for (const settle of waiters) settle();
       return;
     }
-    batch.forEach(([botName], i) => {
-      this.#apply(botName, tokens[i] ?? null);
-      this.#applyScopes(botName, bots[i] ?? null);
-      this.#staleBots.delete(botName);
-      if ((this.#unappliedBots.get(botName) ?? Infinity) <= toldAtStart) this.#unappliedBots.delete(botName);
+    batch.forEach(([subject], i) => {
+      reads[i]!();
+      this.#stale.delete(subject);
+      if ((this.#unappliedSubjects.get(subject) ?? Infinity) <= toldAtStart)
+        this.#unappliedSubjects.delete(subject);
     });
-    if (this.#staleBots.size === 0) this.#retryMs = this.#minRetryMs;
+    if (this.#stale.size === 0) this.#retryMs = this.#minRetryMs;
     for (const [, waiters] of batch) for (const settle of waiters) settle();
+  }
+
+  /** Reads one subject from the store; resolves to what applies the read, in queue order. */
+  async #read(subject: Subject): Promise<() => void> {
+    const name = subject.slice(2);
+    if (subject.startsWith('u:')) {
+      const live = await this.#store.listLivePersonalTokens(Date.now(), name);
+      return () => this.#applyPersonal(name, live);
+    }
+    const [token, bot] = await Promise.all([this.#store.getCurrentToken(name), this.#store.getBot(name)]);
+    return () => {
+      this.#apply(name, token);
+      this.#applyScopes(name, bot);
+    };
+  }
+
+  /** Replaces one person's live tokens; those gone (revoked, expired) are retired. */
+  #applyPersonal(userName: string, live: readonly LivePersonalToken[]): void {
+    const old = this.#personal.get(userName);
+    const next = new Set(live.map((t) => t.jti));
+    if (old !== undefined) for (const jti of old) if (!next.has(jti)) this.#retire(jti);
+    if (next.size === 0) this.#personal.delete(userName);
+    else this.#personal.set(userName, next);
+  }
+
+  /** Replaces every person's live tokens (a full reload). */
+  #applyAllPersonal(live: readonly LivePersonalToken[]): void {
+    const byUser = new Map<string, LivePersonalToken[]>();
+    for (const token of live) {
+      const list = byUser.get(token.userName);
+      if (list === undefined) byUser.set(token.userName, [token]);
+      else list.push(token);
+    }
+    for (const userName of this.#personal.keys())
+      if (!byUser.has(userName)) this.#applyPersonal(userName, []);
+    for (const [userName, tokens] of byUser) this.#applyPersonal(userName, tokens);
   }
 
   #apply(botName: string, token: BotTokenRecord | null): void {
@@ -409,8 +517,8 @@ export class BotRegistry implements BotTokenGuard {
         this.#retryFull = false;
         void this.#enqueueFull().catch(() => undefined);
       }
-      for (const botName of this.#retryBots) void this.reloadBot(botName);
-      this.#retryBots.clear();
+      for (const subject of this.#retrySubjects) void this.#reload(subject);
+      this.#retrySubjects.clear();
     }, this.#retryMs);
     this.#retryTimer.unref();
     this.#retryMs = Math.min(this.#retryMs * 2, this.#maxRetryMs);

@@ -4,9 +4,9 @@ import { hashToken, tokenLast4 } from '../store/token-hash.js';
 import type { AuditEntry, BotRecord, BotStore, BotTokenRecord, ListAuditOptions } from '../store/types.js';
 import { parseExpiry, type ExpiryChoice } from '../tokens/expiry.js';
 import type { MintClaims, MintedToken, TokenResponse } from '../tokens/mint-token.js';
-import { scopeTokenProblem } from '../verify/scopes.js';
 import type { BotRegistry } from './bot-registry.js';
 import { assertBotName } from './bot-name.js';
+import { optionalText, scopeList } from './request-fields.js';
 
 /** The reference's well-known bots: what they are called when an app lists them as default bots. */
 const KNOWN_BOTS: ReadonlyMap<string, Readonly<NewBot>> = new Map([
@@ -25,8 +25,6 @@ export const SYSTEM_ACTOR = 'system';
 
 const MAX_DISPLAY_NAME = 256;
 const MAX_DESCRIPTION = 4096;
-/** Most scopes a bot may be allowed (a bound on token size, not a tuning knob). */
-const MAX_SCOPES = 100;
 
 /** What `createBot` takes (the body of `POST /api/v1/bots`). */
 export interface NewBot {
@@ -305,25 +303,4 @@ export class BotService {
 
 function unknownBot(name: string): ApiError {
   return notFound(`Bot "${name}" not found.`);
-}
-
-function optionalText(value: unknown, field: string, max: number): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  // eslint-disable-next-line no-control-regex
-  if (typeof value !== 'string' || value.length > max || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(value)) {
-    throw badRequest(`${field} must be a string of at most ${max} characters without control characters.`);
-  }
-  return value;
-}
-
-/** A list of RFC 6749 scope-tokens, without repeats; 400 naming the field and the bad entry. */
-function scopeList(value: unknown, field: string): string[] {
-  if (!Array.isArray(value) || value.length > MAX_SCOPES) {
-    throw badRequest(`${field} must be a list of at most ${MAX_SCOPES} scopes, e.g. ["tables:read"].`);
-  }
-  for (const scope of value) {
-    const problem = typeof scope === 'string' ? scopeTokenProblem(scope) : 'each scope must be a string';
-    if (problem !== undefined) throw badRequest(`${field}: ${problem}.`);
-  }
-  return [...new Set(value as string[])];
 }

@@ -97,6 +97,9 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
     defaultBots: setting('JWT_GATE_DEFAULT_BOTS', []),
     defaultBotScopes: setting('JWT_GATE_DEFAULT_BOT_SCOPES', []),
   },
+  personalTokenConfiguration: {
+    maxTokensPerUser: setting('JWT_GATE_PERSONAL_TOKEN_LIMIT', 10),
+  },
   verificationConfiguration: {
     clockToleranceSeconds: setting('JWT_CLOCK_TOLERANCE_SECONDS', 60),
     maxTokenBytes: setting('JWT_MAX_TOKEN_BYTES', 8192),

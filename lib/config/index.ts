@@ -10,6 +10,7 @@ export type {
   AuthenticationConfiguration,
   AuthorizerConfiguration,
   BotConfiguration,
+  PersonalTokenConfiguration,
   DatabaseConfiguration,
   HealthConfiguration,
   JwksFetchConfiguration,

@@ -229,6 +229,10 @@ const botConfiguration = z.strictObject({
   defaultBotScopes: scopeList,
 });
 
+const personalTokenConfiguration = z.strictObject({
+  maxTokensPerUser: integer(1, 1000),
+});
+
 const protectedResourceConfiguration = z.strictObject({
   resource: anyText().superRefine((url, context) => {
     const problem = resourceIdentifierProblem(url);
@@ -246,6 +250,7 @@ export const configSchema = z.strictObject({
   server,
   database,
   botConfiguration,
+  personalTokenConfiguration,
   verificationConfiguration,
   healthConfiguration,
   protectedResourceConfiguration,

@@ -163,6 +163,15 @@ export interface BotConfiguration {
   defaultBotScopes: string[];
 }
 
+/** Our own addition: people's personal access tokens (`PUT /api/v1/users/security/token`). */
+export interface PersonalTokenConfiguration {
+  /**
+   * Most live (not revoked, not expired) personal access tokens one person may hold; minting one
+   * more is a 409 until they revoke one. Default 10. Env `JWT_GATE_PERSONAL_TOKEN_LIMIT`.
+   */
+  maxTokensPerUser: number;
+}
+
 /** Our own additions: verification and JWKS-fetching limits. */
 export interface VerificationConfiguration {
   /** Allowed clock skew for `exp`/`nbf`/`iat`, seconds. Default 60. Env `JWT_CLOCK_TOLERANCE_SECONDS`. */
@@ -253,6 +262,7 @@ export interface ResolvedConfig {
   server: ServerConfiguration;
   database: DatabaseConfiguration;
   botConfiguration: BotConfiguration;
+  personalTokenConfiguration: PersonalTokenConfiguration;
   verificationConfiguration: VerificationConfiguration;
   healthConfiguration: HealthConfiguration;
   protectedResourceConfiguration: ProtectedResourceConfiguration;

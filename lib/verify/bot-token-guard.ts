@@ -9,14 +9,22 @@ import type { Principal } from './principal.js';
 export type BotTokenState = 'valid' | 'revoked' | 'unavailable' | 'unknown';
 
 /**
- * The bot-token state check the verifier runs on every request carrying one of our `BOT` tokens
- * (cached or not). It must answer synchronously from memory; `unavailable` (the store cannot be
- * read and the answer is not known) makes the request fail closed with 503.
+ * The token-state check the verifier runs on every request carrying one of our `BOT` or
+ * `PERSONAL_ACCESS` tokens (cached or not). It must answer synchronously from memory;
+ * `unavailable` (the store cannot be read and the answer is not known) makes the request fail
+ * closed with 503.
  */
 export interface BotTokenGuard {
   check(botName: string, jti: string | null, nowMs: number, issuedAtMs?: number): BotTokenState;
   /** Re-reads one bot from the store (after `unknown`); never rejects. */
   refresh?(botName: string): Promise<void>;
+  /**
+   * The state of one of a person's personal access tokens. A guard without it refuses every
+   * personal access token.
+   */
+  checkPersonal?(userName: string, jti: string | null, nowMs: number): BotTokenState;
+  /** Re-reads one person's personal tokens (after `unknown`); never rejects. */
+  refreshPersonal?(userName: string): Promise<void>;
   /**
    * The bot's allowed scopes (frozen), or `undefined` when unknown. A bot token's scopes are its
    * `scope` claim within these; a token without the claim (minted before scopes existed) holds
@@ -34,8 +42,9 @@ export const NO_BOTS: BotTokenGuard = {
 };
 
 /**
- * The token-state check: `BOT` tokens count only while they are their bot's current token, so that
- * revoking or replacing one takes effect on its next use; other tokens pass. Answered synchronously
+ * The token-state check: `BOT` tokens count only while they are their bot's current token, and
+ * `PERSONAL_ACCESS` tokens while they are live, so that revoking or replacing one takes effect on
+ * its next use; other tokens pass. Answered synchronously
  * from the guard; only a token newer than the bot's current token as this instance knows it
  * (minted a moment ago on another instance) waits for one re-read of that bot. A guard that
  * throws, or says `unavailable`, fails closed with 503.
@@ -46,25 +55,32 @@ export function checkTokenState(
   now: () => number,
   done: (err: JwtGateError | null, principal?: Principal) => void,
 ): void {
-  if (principal.tokenType !== 'BOT') {
+  const { tokenType } = principal;
+  if (tokenType !== 'BOT' && tokenType !== 'PERSONAL_ACCESS') {
     done(null, principal);
     return;
   }
   const iat = principal.claims.iat;
+  const issuedAtMs = typeof iat === 'number' ? iat * 1000 : undefined;
+  const personal = tokenType === 'PERSONAL_ACCESS';
+  // The second check, after a re-read, passes no issue time: a token the store did not show is gone.
+  const check = (issuedAt: number | undefined): BotTokenState =>
+    personal
+      ? (guard.checkPersonal?.(principal.subject, principal.tokenId, now()) ?? 'revoked')
+      : guard.check(principal.subject, principal.tokenId, now(), issuedAt);
+  const refresh: ((name: string) => Promise<void>) | undefined = personal
+    ? guard.refreshPersonal && ((name) => guard.refreshPersonal!(name))
+    : guard.refresh && ((name) => guard.refresh!(name));
   let error: JwtGateError | null;
   try {
-    const state = guard.check(
-      principal.subject,
-      principal.tokenId,
-      now(),
-      typeof iat === 'number' ? iat * 1000 : undefined,
-    );
-    if (state === 'unknown' && guard.refresh !== undefined) {
-      guard
-        .refresh(principal.subject)
-        .then(() =>
-          stateError(principal, guard.check(principal.subject, principal.tokenId, now()), guard, now),
-        )
+    const state = check(issuedAtMs);
+    if (state === 'unknown' && refresh !== undefined) {
+      refresh(principal.subject)
+        .then(() => {
+          const after = check(undefined);
+          // Still unknown after the re-read: not a token the store holds.
+          return stateError(principal, after === 'unknown' ? 'revoked' : after, guard, now);
+        })
         .then(
           (err) => (err === null ? done(null, principal) : done(err)),
           (cause: unknown) => done(storeUnavailable(cause)),
@@ -91,17 +107,19 @@ function stateError(
     return null;
   }
   if (state === 'unavailable') return storeUnavailable();
-  // `revoked`, or still `unknown` after re-reading the bot.
+  // `revoked`, or `unknown` with no way to re-read.
   return new InvalidTokenError(
     'ERR_TOKEN_REVOKED',
-    'This bot token has been revoked or replaced; generate a new one.',
+    principal.tokenType === 'PERSONAL_ACCESS'
+      ? 'This personal access token has been revoked or has expired; generate a new one.'
+      : 'This bot token has been revoked or replaced; generate a new one.',
   );
 }
 
 function storeUnavailable(cause?: unknown): ServiceUnavailableError {
   return new ServiceUnavailableError(
     'ERR_STORE_UNAVAILABLE',
-    'Bot token state cannot be checked right now; try again shortly.',
+    'Token state cannot be checked right now; try again shortly.',
     undefined,
     cause === undefined ? undefined : { cause },
   );

@@ -41,19 +41,24 @@ export function createPrincipalPolicy(
   const adminEmails = new Set(listed.filter((a) => a.includes('@')));
   const domain = asciiLower(authorizer.principalDomain);
   /**
-   * Tokens we minted name their holder: the name decides. Anyone else's token is an admin's only
-   * through its verified email — `<listed name>@principalDomain`, or an email listed in full —
-   * whichever claim the display name came from, since a user may choose a `preferred_username`
-   * or `sub` but not a verified address.
+   * Bot and user tokens we minted name their holder: the name decides. Anyone else's token is an
+   * admin's only through its verified email — `<listed name>@principalDomain`, or an email listed
+   * in full — whichever claim the display name came from, since a user may choose a
+   * `preferred_username` or `sub` but not a verified address. A personal access token is its
+   * person's: judged by the email it was minted with, against the list as it is now.
    */
-  const isAdmin = (name: string, email: Email | null, trust: TokenTrust): boolean => {
-    if (trust === 'self') return admins.has(name);
+  const isAdmin = (name: string, email: Email | null, byName: boolean): boolean => {
+    if (byName) return admins.has(name);
     if (email === null) return false;
     return adminEmails.has(email.address) || (admins.has(email.local) && email.domain === domain);
   };
 
   return {
     resolve(claims, source, trust, scopeRule) {
+      // Our personal access tokens: the person's name is their `sub`, their verified email (if any)
+      // the `email` we copied from their sign-in; never a bot, never an admin by name alone.
+      if (trust === 'self' && claims.tokenType === 'PERSONAL_ACCESS')
+        return resolvePersonal(claims, source, scopeRule);
       const believed = trust !== 'external';
       const emailUnverified = !believed && isFalse(claims.email_verified);
       const rawEmail = stringClaim(claims, emailClaim);
@@ -103,7 +108,7 @@ export function createPrincipalPolicy(
         name,
         email: email === null ? null : (rawEmail ?? null),
         isBot,
-        isAdmin: isAdmin(name, email, trust),
+        isAdmin: isAdmin(name, email, trust === 'self'),
         tokenType,
         issuer: typeof claims.iss === 'string' ? claims.iss : '',
         subject: typeof claims.sub === 'string' ? claims.sub : '',
@@ -115,6 +120,40 @@ export function createPrincipalPolicy(
       });
     },
   };
+
+  function resolvePersonal(
+    claims: Readonly<Record<string, unknown>>,
+    source: string,
+    scopeRule: ScopeRule,
+  ): Principal {
+    const sub = stringClaim(claims, 'sub');
+    const name = sub === undefined ? '' : asciiLower(sub);
+    if (!isPrintableName(name)) throw principalError('its "sub" claim is not a principal name');
+    const rawEmail = stringClaim(claims, 'email');
+    const email = rawEmail === undefined ? null : parseEmail(rawEmail);
+    if (rawEmail !== undefined && email === null)
+      throw principalError('its "email" claim is not a single email address');
+    if (authorizer.enforcePrincipalDomain && email?.domain !== domain) {
+      throw new InsufficientScopeError(
+        `Only users of the domain ${authorizer.principalDomain} may use this service.`,
+      );
+    }
+    const exp = claims.exp;
+    return Object.freeze({
+      name,
+      email: rawEmail ?? null,
+      isBot: false,
+      isAdmin: isAdmin(name, email, false),
+      tokenType: 'PERSONAL_ACCESS',
+      issuer: typeof claims.iss === 'string' ? claims.iss : '',
+      subject: sub ?? '',
+      source,
+      tokenId: typeof claims.jti === 'string' ? claims.jti : null,
+      scopes: resolveScopes(claims, scopeRule),
+      expiresAt: typeof exp === 'number' ? exp * 1000 : null,
+      claims,
+    });
+  }
 }
 
 /** An email claim split once: `address` lower-cased in ASCII, `local` before and `domain` after its one `@`. */

@@ -25,6 +25,8 @@ export interface SsoFixture {
   readonly server: JwksServer;
   /** An SSO ID token of `<name>@example.com`, valid for an hour. */
   token(name: string): string;
+  /** An SSO token with these claims (`iss` and `aud` added unless given). */
+  sign(claims: Record<string, unknown>): string;
   close(): Promise<void>;
 }
 
@@ -33,14 +35,16 @@ export async function startSso(): Promise<SsoFixture> {
   const server = await startJwksServer({
     keys: { keys: [publicJwk(key.publicKey, { kid: 'sso-1', alg: 'RS256', use: 'sig' })] },
   });
+  const sign = (claims: Record<string, unknown>): string =>
+    signJwt({
+      header: { kid: 'sso-1' },
+      payload: { iss: SSO_ISSUER, aud: SSO_AUDIENCE, ...claims },
+      key: key.privateKey,
+    });
   return {
     server,
-    token: (name) =>
-      signJwt({
-        header: { kid: 'sso-1' },
-        payload: { iss: SSO_ISSUER, aud: SSO_AUDIENCE, sub: `id-${name}`, email: `${name}@example.com` },
-        key: key.privateKey,
-      }),
+    token: (name) => sign({ sub: `id-${name}`, email: `${name}@example.com` }),
+    sign,
     close: () => server.close(),
   };
 }
@@ -67,7 +71,7 @@ export interface BotApp {
 }
 
 /**
- * public routers → `gate.authenticate` → `gate.botsRouter` → a protected `GET /api/v1/tables`
+ * public routers → `gate.authenticate` → `gate.botsRouter` → `gate.personalTokensRouter` → a protected `GET /api/v1/tables`
  * answering the principal → `gate.errorHandler`. Keys: `testKeySet()` unless `config` is resolved.
  */
 export async function startBotApp(
@@ -80,6 +84,7 @@ export async function startBotApp(
   app.use(gate.publicRouter);
   app.use(gate.authenticate);
   app.use(gate.botsRouter);
+  app.use(gate.personalTokensRouter);
   app.get('/api/v1/tables', (req, res) => {
     res.json({ data: [], principal: req.user });
   });

@@ -1,13 +1,17 @@
-import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
 import type { BotService } from '../../bots/bot-service.js';
-import { ApiError, badRequest } from '../../errors.js';
-import { isPlainObject } from '../../config/apply-defaults.js';
+import { badRequest } from '../../errors.js';
 import { requireAdmin } from '../middleware/guards.js';
 import { createErrorHandler } from '../middleware/error-handler.js';
-import { methodNotAllowed, securityHeaders } from '../router-helpers.js';
-
-/** Largest JSON body the bot API reads. */
-const BODY_LIMIT = '16kb';
+import {
+  actorOf,
+  bodyOf,
+  jsonBody,
+  methodNotAllowed,
+  noStore,
+  route,
+  securityHeaders,
+} from '../router-helpers.js';
 
 export interface BotsRouterOptions {
   /** `WWW-Authenticate` realm of the 401/403 answers. Default `jwt-gate`. */
@@ -30,13 +34,7 @@ export interface BotsRouterOptions {
 export function createBotsRouter(bots: BotService, options: BotsRouterOptions = {}): Router {
   const guard: RequestHandler[] = [securityHeaders, noStore, requireAdmin(options.realm)];
   const json = jsonBody();
-  // The full identity, so two people whose names share the part before `@` stay apart in the log.
-  const actor = (req: Request): string => {
-    const user = req.user!;
-    return user.email !== null
-      ? `${user.name} <${user.email}>`
-      : `${user.name} (${user.issuer} ${user.subject})`;
-  };
+  const actor = actorOf;
   const name = (req: Request): string => String(req.params.name);
 
   const generate = route(async (req, res) => {
@@ -139,48 +137,4 @@ export function createBotsRouter(bots: BotService, options: BotsRouterOptions = 
   // The bot API answers in JSON even in an app that forgot `gate.errorHandler`.
   router.use(createErrorHandler());
   return router;
-}
-
-/** Bot API answers name tokens and admin data: never stored by a cache. */
-const noStore: RequestHandler = function noStore(_req, res, next) {
-  res.setHeader('Cache-Control', 'no-store');
-  next();
-};
-
-/** An async handler whose rejection reaches `next` (Express 4 does not do this by itself). */
-function route(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
-  return function botsRoute(req, res, next) {
-    handler(req, res).catch(next);
-  };
-}
-
-/** `express.json`, with its failures turned into our 400/413/415 `ApiError`s. */
-function jsonBody(): RequestHandler {
-  const parse = express.json({ limit: BODY_LIMIT });
-  return function parseBotsJson(req, res, next) {
-    parse(req, res, (err?: unknown) => {
-      next(err === undefined ? undefined : bodyError(err));
-    });
-  };
-}
-
-function bodyError(err: unknown): unknown {
-  const type = (err as { type?: unknown } | null)?.type;
-  if (type === 'entity.too.large') {
-    return new ApiError(413, 'ERR_BAD_REQUEST', `The request body is larger than ${BODY_LIMIT}.`);
-  }
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-    return new ApiError(415, 'ERR_BAD_REQUEST', 'Send the request body as UTF-8 JSON.');
-  }
-  if (type === 'entity.parse.failed') return badRequest('The request body is not valid JSON.');
-  // An aborted or unreadable request: a client problem too, with a stable answer.
-  return badRequest('The request body could not be read.');
-}
-
-/** The JSON object body (an absent body reads as `{}`). */
-function bodyOf(req: Request): Record<string, unknown> {
-  const body: unknown = req.body;
-  if (body === undefined) return {};
-  if (!isPlainObject(body)) throw badRequest('The request body must be a JSON object.');
-  return body;
 }
