@@ -47,6 +47,7 @@ export type {
   AuthorizerConfiguration,
   BotConfiguration,
   DatabaseConfiguration,
+  DpopConfiguration,
   HealthConfiguration,
   JwksFetchConfiguration,
   JwtGateOptions,

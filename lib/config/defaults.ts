@@ -81,6 +81,7 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
     authConfig: {
       openmetadata: {
         jwtToken: setting('OM_AUTH_JWT_TOKEN', '<JWT_TOKEN_FROM_UI_SETTINGS_BOTS>'),
+        dpopKeyFilePath: setting('OM_DPOP_KEY_FILE', ''),
       },
     },
   },
@@ -99,6 +100,13 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
   },
   personalTokenConfiguration: {
     maxTokensPerUser: setting('JWT_GATE_PERSONAL_TOKEN_LIMIT', 10),
+  },
+  dpopConfiguration: {
+    algorithms: setting('JWT_GATE_DPOP_ALGORITHMS', ['ES256', 'EdDSA', 'RS256', 'PS256']),
+    proofMaxAgeSeconds: setting('JWT_GATE_DPOP_PROOF_MAX_AGE_SECONDS', 60),
+    externalOrigin: setting('JWT_GATE_EXTERNAL_ORIGIN', ''),
+    trustedProxies: setting('JWT_GATE_TRUSTED_PROXIES', []),
+    requireNonce: setting('JWT_GATE_DPOP_REQUIRE_NONCE', false),
   },
   verificationConfiguration: {
     clockToleranceSeconds: setting('JWT_CLOCK_TOLERANCE_SECONDS', 60),

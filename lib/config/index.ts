@@ -11,6 +11,7 @@ export type {
   AuthorizerConfiguration,
   BotConfiguration,
   PersonalTokenConfiguration,
+  DpopConfiguration,
   DatabaseConfiguration,
   HealthConfiguration,
   JwksFetchConfiguration,

@@ -3,12 +3,14 @@
  * after defaults are filled in. Every block is strict: an unknown key is a mistake to report
  * (with "did you mean"), not something to ignore.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DPOP_ALGORITHMS } from '../dpop/proof-key.js';
 
 import { BOT_NAME_PATTERN, BOT_NAME_RULE } from '../bots/bot-name.js';
 import { anyText, flag, integer, list, optionalText, port, text } from './field-types.js';
 import type { ResolvedConfig } from './types.js';
-import { databaseUrlProblem, jwksUrlProblem, resourceIdentifierProblem } from './url-rules.js';
+import { databaseUrlProblem, jwksUrlProblem, originProblem, resourceIdentifierProblem } from './url-rules.js';
 import { ASYMMETRIC_ALGORITHMS, RSA_ALGORITHMS } from './algorithms.js';
 import { scopeTokenProblem } from '../verify/scopes.js';
 
@@ -138,7 +140,7 @@ const airflowConfiguration = z.strictObject({
   metadataApiEndpoint: anyText(),
   authProvider: anyText(),
   authConfig: z.strictObject({
-    openmetadata: z.strictObject({ jwtToken: anyText() }),
+    openmetadata: z.strictObject({ jwtToken: anyText(), dpopKeyFilePath: anyText().optional() }),
     azure: otherAirflowAuth,
     google: otherAirflowAuth,
     okta: otherAirflowAuth,
@@ -233,6 +235,24 @@ const personalTokenConfiguration = z.strictObject({
   maxTokensPerUser: integer(1, 1000),
 });
 
+const dpopConfiguration = z.strictObject({
+  algorithms: list(
+    z.enum(DPOP_ALGORITHMS, { error: `must be among ${DPOP_ALGORITHMS.join(', ')}, got {got}` }),
+    'must list at least one algorithm',
+  ),
+  proofMaxAgeSeconds: integer(1, 3600, ' seconds'),
+  externalOrigin: anyText().superRefine((origin, context) => {
+    const problem = originProblem(origin);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem, input: origin });
+  }),
+  trustedProxies: list(
+    z
+      .string()
+      .refine((ip) => isIP(ip) !== 0, { error: 'must be IP addresses (no ranges, no names), got {got}' }),
+  ),
+  requireNonce: flag(),
+});
+
 const protectedResourceConfiguration = z.strictObject({
   resource: anyText().superRefine((url, context) => {
     const problem = resourceIdentifierProblem(url);
@@ -251,6 +271,7 @@ export const configSchema = z.strictObject({
   database,
   botConfiguration,
   personalTokenConfiguration,
+  dpopConfiguration,
   verificationConfiguration,
   healthConfiguration,
   protectedResourceConfiguration,

@@ -128,7 +128,16 @@ export interface AirflowConfiguration {
   metadataApiEndpoint: string;
   /** Env `AIRFLOW_AUTH_PROVIDER`. */
   authProvider: string;
-  authConfig: { openmetadata: { jwtToken: string } };
+  authConfig: {
+    openmetadata: {
+      jwtToken: string;
+      /**
+       * The DPoP key file (a private JWK, mode 0600) that the bot token is bound to; created on first
+       * use. Empty (default): the token is sent as Bearer. Env `OM_DPOP_KEY_FILE`.
+       */
+      dpopKeyFilePath?: string;
+    };
+  };
 }
 
 export interface ServerConfiguration {
@@ -161,6 +170,33 @@ export interface BotConfiguration {
    * `JWT_GATE_DEFAULT_BOT_SCOPES`.
    */
   defaultBotScopes: string[];
+}
+
+/** Our own addition: DPoP (RFC 9449), tokens bound to a key their client holds. */
+export interface DpopConfiguration {
+  /**
+   * Proof algorithms accepted, among ES256, EdDSA, RS256, PS256 (the default: all four). Env
+   * `JWT_GATE_DPOP_ALGORITHMS`.
+   */
+  algorithms: string[];
+  /** How old a proof's `iat` may be, seconds (5 more are allowed into the future). Default 60. Env `JWT_GATE_DPOP_PROOF_MAX_AGE_SECONDS`. */
+  proofMaxAgeSeconds: number;
+  /**
+   * The origin clients call, e.g. `https://api.example.com`: a proof's `htu` must name it. Empty
+   * (default): the request's own scheme and `Host`, which a client chooses — set it whenever the
+   * API has more than one name or sits behind a proxy. Env `JWT_GATE_EXTERNAL_ORIGIN`.
+   */
+  externalOrigin: string;
+  /**
+   * IP addresses of the reverse proxies whose `X-Forwarded-Proto` / `X-Forwarded-Host` are believed
+   * when `externalOrigin` is empty. Default none. Env `JWT_GATE_TRUSTED_PROXIES`.
+   */
+  trustedProxies: string[];
+  /**
+   * Require a server nonce in every proof (RFC 9449 §8): a proof without a current one gets 401
+   * `use_dpop_nonce` with a `DPoP-Nonce` to retry with. Default false. Env `JWT_GATE_DPOP_REQUIRE_NONCE`.
+   */
+  requireNonce: boolean;
 }
 
 /** Our own addition: people's personal access tokens (`PUT /api/v1/users/security/token`). */
@@ -263,6 +299,7 @@ export interface ResolvedConfig {
   database: DatabaseConfiguration;
   botConfiguration: BotConfiguration;
   personalTokenConfiguration: PersonalTokenConfiguration;
+  dpopConfiguration: DpopConfiguration;
   verificationConfiguration: VerificationConfiguration;
   healthConfiguration: HealthConfiguration;
   protectedResourceConfiguration: ProtectedResourceConfiguration;

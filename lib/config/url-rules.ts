@@ -67,6 +67,22 @@ export function resourceIdentifierProblem(text: string): string | undefined {
   return undefined;
 }
 
+/**
+ * What is wrong with `dpopConfiguration.externalOrigin` — an origin (`https://api.example.com`,
+ * `http://localhost:8585`): scheme, host and port only — or undefined. `''` (not set) is fine.
+ */
+export function originProblem(text: string): string | undefined {
+  const example = 'https://api.example.com';
+  if (text === '') return undefined;
+  if (!URL.canParse(text)) return `must be an origin like ${example}, got {got}`;
+  const url = new URL(text);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return `must be an http(s) origin like ${example}, got {got}`;
+  if (text !== url.origin)
+    return `must be an origin only (scheme, host, port; no path or trailing "/"), written ${url.origin}, got {got}`;
+  return undefined;
+}
+
 const PLAIN_RESOURCE_PATH = /^(\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~]+)+$/;
 
 /** What is wrong with `database.url`, or undefined when it is acceptable. */
