@@ -171,7 +171,7 @@ async function withBots(options: ConfigOptions, use: (service: BotService) => Pr
 type MintFn = ConstructorParameters<typeof BotService>[0]['mintToken'];
 
 /** Signs with the configured key, loaded on first use: only `token` needs (and checks) the key. */
-function lazyMinter(config: ResolvedConfig): MintFn {
+export function lazyMinter(config: ResolvedConfig): MintFn {
   let mint: MintFn | undefined;
   return (claims, nowMs) => {
     mint ??= minterOf(config);
