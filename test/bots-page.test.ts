@@ -2,7 +2,8 @@
  * The Settings → Bots page in a real headless Chromium against the real example app, its real
  * development SSO (oidc-provider) and the real bot API: an admin signs in with authorization code
  * + PKCE, generates, regenerates and revokes a token for `ingestion-bot` (each checked against the
- * protected API from Node), creates and deletes a bot, and a non-admin is shown "Admins only". The
+ * protected API from Node), creates and deletes a bot, and a non-admin is shown "Admins only" (and
+ * their own "My access tokens", tested in personal-tokens-page.test.ts). The
  * layout is checked at 1280 px and on a 420 px phone, and the tab's icon never hits authentication.
  */
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import request from 'supertest';
 import { startExample, type RunningExample } from '../example-app/start.js';
 import { ConfigError } from '../lib/errors.js';
 import { createBotsPageRouter } from '../lib/http/bots-page/index.js';
+import { assertText, byTestId, payloadOf, signInAtSso, waitForNewToken } from './support/bots-page.js';
 import { DESKTOP_VIEWPORT, launchChromium, type RunningChromium } from './support/browser.js';
 
 const ARTIFACTS = path.resolve('test-artifacts');
@@ -160,6 +162,8 @@ describe('Settings → Bots page (headless Chromium)', function () {
     await byTestId(page, 'admin-view').waitFor();
     assert.equal(page.url(), `${app.url}/settings/bots`, 'the code and state are removed from the address');
     assert.match(await byTestId(page, 'signed-in-as').innerText(), /^admin \(admin@example\.com\)$/);
+    await byTestId(page, 'my-tokens').waitFor(); // an admin sees both sections
+    assert.equal(await byTestId(page, 'admins-only').isHidden(), true);
 
     const row = botRow(page, 'ingestion-bot');
     await row.getByTestId('expiry-select').selectOption('7');
@@ -358,6 +362,7 @@ describe('Settings → Bots page (headless Chromium)', function () {
     assert.match(await byTestId(page, 'admins-only').innerText(), /^Admins only\b/);
     assert.equal(await byTestId(page, 'admins-only-name').innerText(), 'alice');
     assert.equal(await byTestId(page, 'admin-view').isHidden(), true, 'no bot controls');
+    await byTestId(page, 'my-tokens').waitFor(); // but their own access tokens
     assert.equal(await page.getByTestId('bot-row').count(), 0);
     await page.screenshot({ path: path.join(ARTIFACTS, 'bots-page-non-admin.png') });
   });
@@ -387,10 +392,6 @@ describe('Settings → Bots page (headless Chromium)', function () {
     return response.status;
   }
 });
-
-function byTestId(page: Page, id: string): Locator {
-  return page.getByTestId(id);
-}
 
 describe('createBotsPageRouter()', function () {
   const options = {
@@ -461,15 +462,6 @@ describe('createBotsPageRouter()', function () {
   });
 });
 
-/** Waits until the one-time token field holds a token other than `previous`, and returns it. */
-async function waitForNewToken(page: Page, previous: string): Promise<string> {
-  await page.waitForFunction((prev) => {
-    const value = document.querySelector<HTMLTextAreaElement>('[data-testid="new-token"]')?.value;
-    return value !== undefined && value !== '' && value !== prev;
-  }, previous);
-  return byTestId(page, 'new-token').inputValue();
-}
-
 /** Polls a condition of this process (e.g. what the app recorded) until it holds. */
 async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -481,21 +473,4 @@ async function waitUntil(condition: () => boolean, what: string, timeoutMs = 500
 
 function botRow(page: Page, name: string): Locator {
   return page.locator(`[data-testid="bot-row"][data-bot-name="${name}"]`);
-}
-
-async function signInAtSso(page: Page, username: string, password: string): Promise<void> {
-  await page.locator('#username').fill(username);
-  await page.locator('#password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-async function assertText(locator: Locator, expected: string | RegExp): Promise<void> {
-  await locator.filter({ hasText: expected }).waitFor({ timeout: 5000 });
-}
-
-function payloadOf(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<
-    string,
-    unknown
-  >;
 }

@@ -1,4 +1,4 @@
-// The bot API, called with the signed-in user's SSO ID token as the bearer (as OpenMetadata's UI
+// The bot and personal-token API, called with the signed-in user's SSO ID token as the bearer (as OpenMetadata's UI
 // does; jwt-gate checks that its audience is this page's client id).
 
 /** An API answer that was not 2xx: `status` and the server's `{message}`. */
@@ -45,6 +45,16 @@ export function createApi(apiBase, getIdToken) {
     generateToken: (name, expiry, scopes) =>
       request('PUT', `${bot(name)}/token`, { JWTTokenExpiry: expiry, scopes }),
     revokeToken: (name) => request('DELETE', `${bot(name)}/token`),
+
+    // The signed-in person's own personal access tokens.
+    listPersonalTokens: async () => (await request('GET', '/users/security/token')).data ?? [],
+    /**
+     * Answers the token's view plus `JWTToken` (shown this once). `scopes`: among the person's own;
+     * `undefined` lets the server give all of them.
+     */
+    generatePersonalToken: (tokenName, expiry, scopes) =>
+      request('PUT', '/users/security/token', { tokenName, JWTTokenExpiry: expiry, scopes }),
+    revokePersonalToken: (id) => request('PUT', '/users/security/token/revoke', { tokenIds: [id] }),
   };
 }
 

@@ -1,7 +1,9 @@
-// Settings → Bots: sign in through the SSO, then, for administrators, manage bots and their tokens.
+// Settings → Bots: sign in through the SSO; then everyone manages their own access tokens, and
+// administrators also manage bots and their tokens.
 import { ApiError, createApi } from './api.js';
 import { createAuth } from './auth.js';
 import { createBotsView } from './bots-view.js';
+import { createTokensView } from './tokens-view.js';
 import { byTestId, setMessage, show } from './dom.js';
 
 const status = byTestId('status');
@@ -35,7 +37,15 @@ async function main() {
   const api = createApi(config.apiBase, () => user.id_token);
   const endSession = async (err) => {
     await auth.forget();
-    for (const id of ['session', 'admin-view', 'admins-only', 'new-token-panel']) show(byTestId(id), false);
+    for (const id of [
+      'session',
+      'admin-view',
+      'admins-only',
+      'new-token-panel',
+      'my-tokens',
+      'my-new-token-panel',
+    ])
+      show(byTestId(id), false);
     showSignedOut();
     fail(`Your sign-in is no longer accepted (${err.message}). Sign in again.`);
   };
@@ -57,14 +67,18 @@ async function main() {
   });
   show(byTestId('session'));
 
+  // Every person's own tokens; the bots only for admins (the API refuses the rest anyway).
+  const tokens = createTokensView({ api, scopes: me.scopes, notify, fail: onError });
+  const refreshTokens = tokens.refresh().catch(onError);
   if (!me.isAdmin) {
     byTestId('admins-only-name').textContent = me.name;
     show(byTestId('admins-only'));
-    return;
+  } else {
+    const view = createBotsView({ api, notify, fail: onError });
+    await view.refresh().catch(onError);
+    show(byTestId('admin-view'));
   }
-  const view = createBotsView({ api, notify, fail: onError });
-  await view.refresh().catch(onError);
-  show(byTestId('admin-view'));
+  await refreshTokens;
 }
 
 async function loadConfig() {

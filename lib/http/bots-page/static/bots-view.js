@@ -1,29 +1,10 @@
 // The admin view: the bots table with its per-bot actions, the one-time token panel and the
 // "Create bot" form.
 import { ApiError } from './api.js';
-import {
-  byTestId,
-  confirmAction,
-  dateCell,
-  dateTime,
-  formatDate,
-  formatRelative,
-  h,
-  setMessage,
-  show,
-} from './dom.js';
-
-/** The expiry choices, as sent on the wire (`JWTTokenExpiry`), with their labels. */
-const EXPIRY_CHOICES = [
-  ['OneHour', '1 hour'],
-  ['1', '1 day'],
-  ['7', '7 days'],
-  ['30', '30 days'],
-  ['60', '60 days'],
-  ['90', '90 days'],
-  ['Unlimited', 'Unlimited'],
-];
-const DEFAULT_EXPIRY = '30';
+import { byTestId, confirmAction, dateCell, dateTime, formatRelative, h, setMessage, show } from './dom.js';
+import { DEFAULT_EXPIRY, expirySelect } from './expiry.js';
+import { chosenScopes, scopeChips, scopeChoices } from './scope-choices.js';
+import { createTokenPanel } from './token-panel.js';
 
 /**
  * @param {object} deps
@@ -34,7 +15,13 @@ const DEFAULT_EXPIRY = '30';
 export function createBotsView({ api, notify, fail }) {
   const body = byTestId('bots-body');
   const noBots = byTestId('no-bots');
-  const panel = byTestId('new-token-panel');
+  const panel = createTokenPanel(byTestId('new-token-panel'), {
+    field: 'new-token',
+    copy: 'copy-token',
+    dismiss: 'dismiss-token',
+    expiry: 'new-token-expiry',
+    subject: 'new-token-bot',
+  });
   const form = byTestId('create-bot-form');
   const createError = byTestId('create-error');
   const columnLabels = Array.from(byTestId('bots-table').tHead.rows[0].cells, (th) => th.textContent.trim());
@@ -43,8 +30,6 @@ export function createBotsView({ api, notify, fail }) {
   /** The scopes left unticked in each bot's row (all of its allowed scopes are ticked at first). */
   const uncheckedScopes = new Map();
 
-  byTestId('copy-token').addEventListener('click', copyToken);
-  byTestId('dismiss-token').addEventListener('click', hideToken);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     createBot().catch(fail);
@@ -58,53 +43,21 @@ export function createBotsView({ api, notify, fail }) {
 
   function botRow(bot) {
     const token = bot.token ?? null;
-    const selected = chosenExpiry.get(bot.name) ?? DEFAULT_EXPIRY;
-    const expiry = h(
-      'select',
+    const expiry = expirySelect(
       {
         testid: 'expiry-select',
         'aria-label': `Token expiry for ${bot.name}`,
         onchange: (event) => chosenExpiry.set(bot.name, event.target.value),
       },
-      EXPIRY_CHOICES.map(([value, label]) => h('option', { value, selected: value === selected }, label)),
+      chosenExpiry.get(bot.name) ?? DEFAULT_EXPIRY,
     );
     const run = (action) => () => action().catch(fail);
-    const allowed = bot.allowedScopes ?? [];
-    const unchecked = uncheckedScopes.get(bot.name) ?? new Set();
+    if (!uncheckedScopes.has(bot.name)) uncheckedScopes.set(bot.name, new Set());
     // A multi-select of the bot's allowed scopes: the new token carries the ticked ones.
-    const scopeChoices =
-      allowed.length === 0
-        ? null
-        : h(
-            'fieldset',
-            {
-              class: 'scope-choices',
-              testid: 'scope-choices',
-              'aria-label': `Scopes of the new token for ${bot.name}`,
-            },
-            allowed.map((scope) =>
-              h(
-                'label',
-                {},
-                h('input', {
-                  type: 'checkbox',
-                  value: scope,
-                  testid: 'scope-choice',
-                  checked: !unchecked.has(scope),
-                  onchange: (event) => {
-                    if (event.target.checked) unchecked.delete(scope);
-                    else unchecked.add(scope);
-                    uncheckedScopes.set(bot.name, unchecked);
-                  },
-                }),
-                scope,
-              ),
-            ),
-          );
-    const chosenScopes = () =>
-      scopeChoices === null
-        ? undefined
-        : Array.from(scopeChoices.querySelectorAll('input:checked'), (input) => input.value);
+    const choices = scopeChoices(bot.allowedScopes ?? [], {
+      label: `Scopes of the new token for ${bot.name}`,
+      unchecked: uncheckedScopes.get(bot.name),
+    });
 
     const row = h(
       'tr',
@@ -130,16 +83,7 @@ export function createBotsView({ api, notify, fail }) {
       h(
         'td',
         { class: 'scopes', testid: 'bot-scopes' },
-        token === null
-          ? h('span', { class: 'muted' }, '—')
-          : token.scopes.length === 0
-            ? h('span', { class: 'muted' }, 'None')
-            : // One element, so a narrow screen keeps every scope beside the column's label.
-              h(
-                'span',
-                {},
-                token.scopes.map((scope) => h('code', { class: 'scope' }, scope)),
-              ),
+        token === null ? h('span', { class: 'muted' }, '—') : scopeChips(token.scopes),
       ),
       dateCell('token-issued', token?.issuedAt, token ? dateTime(token.issuedAt) : '—'),
       dateCell('token-expires', token?.expiresAt, expiresText(token)),
@@ -151,7 +95,7 @@ export function createBotsView({ api, notify, fail }) {
         h(
           'div',
           { class: 'row-actions-groups' },
-          scopeChoices === null ? null : h('span', { class: 'action-group' }, scopeChoices),
+          choices === null ? null : h('span', { class: 'action-group' }, choices),
           h(
             'span',
             { class: 'action-group' },
@@ -162,7 +106,7 @@ export function createBotsView({ api, notify, fail }) {
                 type: 'button',
                 class: 'button primary small',
                 testid: 'generate-token',
-                onclick: run(() => generateToken(bot, expiry.value, chosenScopes())),
+                onclick: run(() => generateToken(bot, expiry.value, chosenScopes(choices))),
               },
               token ? 'Regenerate' : 'Generate token',
             ),
@@ -211,7 +155,7 @@ export function createBotsView({ api, notify, fail }) {
       if (!replace) return;
     }
     const minted = await api.generateToken(bot.name, expiry, scopes);
-    showToken(bot.name, minted);
+    panel.show(minted, bot.name);
     notify(`New token generated for ${bot.name}.`);
     await refresh();
   }
@@ -224,7 +168,7 @@ export function createBotsView({ api, notify, fail }) {
     });
     if (!revoke) return;
     await api.revokeToken(bot.name);
-    if (panel.dataset.botName === bot.name) hideToken();
+    if (panel.shows(bot.name)) panel.hide();
     notify(`Token of ${bot.name} revoked.`);
     await refresh();
   }
@@ -239,7 +183,7 @@ export function createBotsView({ api, notify, fail }) {
     await api.deleteBot(bot.name);
     chosenExpiry.delete(bot.name);
     uncheckedScopes.delete(bot.name);
-    if (panel.dataset.botName === bot.name) hideToken();
+    if (panel.shows(bot.name)) panel.hide();
     notify(`Bot ${bot.name} deleted.`);
     await refresh();
   }
@@ -262,39 +206,6 @@ export function createBotsView({ api, notify, fail }) {
     form.reset();
     notify(`Bot ${fields.name} created.`);
     await refresh();
-  }
-
-  function showToken(botName, minted) {
-    panel.dataset.botName = botName;
-    byTestId('new-token-bot', panel).textContent = botName;
-    const field = byTestId('new-token', panel);
-    field.value = minted.JWTToken;
-    const expiresAt = minted.JWTTokenExpiresAt;
-    byTestId('new-token-expiry', panel).textContent =
-      typeof expiresAt === 'number' ? `Expires ${formatDate(expiresAt)}` : 'Never expires';
-    byTestId('copy-token', panel).textContent = 'Copy';
-    show(panel);
-    // Tall enough for the whole token (its length depends on the claims). CSSOM, allowed by the CSP.
-    field.style.height = 'auto';
-    field.style.height = `${field.scrollHeight + 2}px`;
-    panel.scrollIntoView({ block: 'nearest' });
-  }
-
-  function hideToken() {
-    byTestId('new-token', panel).value = ''; // do not keep the secret in the page longer than needed
-    delete panel.dataset.botName;
-    show(panel, false);
-  }
-
-  async function copyToken() {
-    const button = byTestId('copy-token', panel);
-    try {
-      await navigator.clipboard.writeText(byTestId('new-token', panel).value);
-      button.textContent = 'Copied';
-    } catch {
-      byTestId('new-token', panel).select(); // clipboard refused (e.g. not a secure context)
-      button.textContent = 'Press Ctrl+C to copy';
-    }
   }
 
   return { refresh };
