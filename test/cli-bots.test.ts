@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { loadOrCreateDpopKey } from '../lib/client/dpop-key.js';
 import { loadConfig } from '../lib/config/load-config.js';
+import { jwkThumbprint } from '../lib/dpop/jwk-thumbprint.js';
 import {
   type BotApp,
   eventually,
@@ -188,4 +191,82 @@ describe('jwt-gate bots', function () {
     const server = await app();
     assert.equal((await request(server.app).get('/api/v1/tables').set(bearer(token))).status, 200);
   });
+  it('binds a token to a key file (--dpop-key, created with mode 0600 if missing) or a thumbprint (--dpop-jkt)', async function () {
+    await cli('create', 'bound');
+    const keyFile = join(dir, 'machine-dpop-key.json');
+    const minted = await cli('token', 'bound', '--dpop-key', keyFile);
+    assert.equal(minted.code, 0, minted.stderr);
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    const { jkt } = loadOrCreateDpopKey(keyFile);
+    assert.deepEqual(claimsOf(minted.stdout.trim()).cnf, { jkt });
+    assert.match(minted.stderr, new RegExp(`bound to DPoP key ${jkt}\\)`));
+    assert.match((await cli('list')).stdout, /^bound\s+bound\s+…\S{4} \(DPoP\)\s/m);
+    const again = await cli('token', 'bound', '--dpop-key', keyFile);
+    assert.deepEqual(claimsOf(again.stdout.trim()).cnf, { jkt }, 'an existing key is reused');
+
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const publicJwk = publicKey.export({ format: 'jwk' });
+    const publicFile = join(dir, 'public.jwk');
+    writeFileSync(publicFile, JSON.stringify(publicJwk));
+    const other = jwkThumbprint({ kty: 'EC', crv: publicJwk.crv!, x: publicJwk.x!, y: publicJwk.y! });
+    const fromPublic = await cli('token', 'bound', '--dpop-key', publicFile);
+    assert.deepEqual(claimsOf(fromPublic.stdout.trim()).cnf, { jkt: other }, 'a public JWK file binds too');
+
+    const byJkt = await cli('token', 'bound', '--dpop-jkt', jkt);
+    assert.deepEqual(claimsOf(byJkt.stdout.trim()).cnf, { jkt });
+    const server = await app();
+    const meta = await request(server.app)
+      .get('/api/v1/bots/bound/token')
+      .set(bearer(sso.token('admin')));
+    assert.equal(meta.body.dpopJkt, jkt);
+
+    assertOneLineError(await cli('token', 'bound', '--dpop-jkt', 'nope'), /dpopJkt must be the RFC 7638/);
+    const both = await cli('token', 'bound', '--dpop-jkt', jkt, '--dpop-key', keyFile);
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, /cannot be used with/);
+    writeFileSync(join(dir, 'not-json'), 'x');
+    assertOneLineError(
+      await cli('token', 'bound', '--dpop-key', join(dir, 'not-json')),
+      /DPoP key file .*not-json does not hold a JWK/,
+    );
+  });
+
+  it('requires DPoP (create --require-dpop, bots dpop on|off) and revokes an unbound token when turned on', async function () {
+    const created = await cli('create', 'strict', '--require-dpop');
+    assert.deepEqual(
+      [created.code, created.stdout],
+      [0, 'Created bot "strict"; its tokens must be DPoP-bound.\n'],
+    );
+    assert.deepEqual((await cli('dpop', 'strict')).stdout, 'on\n');
+    assertOneLineError(
+      await cli('token', 'strict'),
+      /^jwt-gate: Bot "strict" requires DPoP-bound tokens: send "dpopJkt".*--dpop-key/,
+    );
+    assert.deepEqual((await cli('dpop', 'strict', 'off')).stdout, 'off\n');
+    const unbound = await cli('token', 'strict');
+    assert.equal(unbound.code, 0, unbound.stderr);
+    const on = await cli('dpop', 'strict', 'on');
+    assert.deepEqual([on.code, on.stdout], [0, 'on\n']);
+    assert.match(on.stderr, /Revoked the unbound token of bot "strict"/);
+    assert.match((await cli('list')).stdout, /^strict\s+strict\s+-\s/m);
+    assertOneLineError(await cli('dpop', 'strict', 'maybe'), /Give on or off, not "maybe"/);
+
+    const server = await app();
+    const audit = await server.gate.bots.listAudit({ botName: 'strict', limit: 2 });
+    assert.deepEqual(
+      audit.map((entry) => [entry.actor, entry.action, entry.detail]),
+      [
+        ['cli', 'token.revoke', null],
+        ['cli', 'bot.update', 'requireDpop true'],
+      ],
+    );
+    const shown = await request(server.app)
+      .get('/api/v1/bots/strict')
+      .set(bearer(sso.token('admin')));
+    assert.equal(shown.body.requireDpop, true);
+  });
 });
+
+function claimsOf(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+}

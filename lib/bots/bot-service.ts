@@ -2,6 +2,7 @@ import { ApiError, badRequest, notFound } from '../errors.js';
 import { MAX_AUDIT_LIMIT } from '../store/store-helpers.js';
 import { hashToken, tokenLast4 } from '../store/token-hash.js';
 import type { AuditEntry, BotRecord, BotStore, BotTokenRecord, ListAuditOptions } from '../store/types.js';
+import { isJwkThumbprint } from '../tokens/dpop-jkt.js';
 import { parseExpiry, type ExpiryChoice } from '../tokens/expiry.js';
 import type { MintClaims, MintedToken, TokenResponse } from '../tokens/mint-token.js';
 import type { BotRegistry } from './bot-registry.js';
@@ -38,6 +39,11 @@ export interface NewBot {
    * none; change them with `setAllowedScopes`.
    */
   allowedScopes?: readonly string[];
+  /**
+   * Its tokens must be DPoP-bound (RFC 9449): an unbound token cannot be minted for it. Default
+   * false; change it with `setRequireDpop`.
+   */
+  requireDpop?: boolean;
 }
 
 /**
@@ -128,7 +134,7 @@ export class BotService {
       createdAt: this.#now(),
       createdBy: actor,
       allowedScopes: input.allowedScopes === undefined ? [] : scopeList(input.allowedScopes, 'allowedScopes'),
-      requireDpop: false,
+      requireDpop: flag(input.requireDpop, 'requireDpop') ?? false,
     };
     await this.#store.createBot(bot);
     return this.#view(bot, null);
@@ -143,6 +149,23 @@ export class BotService {
     assertBotName(name);
     const scopes = scopeList(allowedScopes, 'allowedScopes');
     if (!(await this.#store.setAllowedScopes(name, scopes, actor, this.#now()))) throw unknownBot(name);
+    await this.#registry?.reloadBot(name);
+    return this.getBot(name);
+  }
+
+  /**
+   * Sets whether the bot's tokens must be DPoP-bound (audited `bot.update`, detail
+   * `requireDpop true|false`). Turning it on also revokes the bot's current token if that one is
+   * unbound (audited `token.revoke`): the requirement holds from now on, not from the next mint.
+   * A bound current token keeps working. Turning it off touches no token.
+   * @throws ApiError 400 (name, a value that is not a boolean), 404 (unknown bot).
+   */
+  async setRequireDpop(name: string, requireDpop: unknown, actor: string): Promise<BotView> {
+    assertBotName(name);
+    const value = flag(requireDpop, 'requireDpop');
+    if (value === undefined) throw badRequest('requireDpop must be true or false.');
+    if (!(await this.#store.setRequireDpop(name, value, actor, this.#now()))) throw unknownBot(name);
+    if (value) await this.#revokeIfUnbound(name, actor);
     await this.#registry?.reloadBot(name);
     return this.getBot(name);
   }
@@ -163,19 +186,26 @@ export class BotService {
    * @param expiry The wire value: `"OneHour"`, `"1"`, `"7"`, `"30"`, `"60"`, `"90"` or `"Unlimited"`.
    * @param scopes The token's scopes (its `scope` claim): a subset of the bot's allowed scopes.
    *   Default: all of them.
+   * @param dpopJkt RFC 7638 SHA-256 thumbprint of the client key to bind the token to (its
+   *   `cnf.jkt`, RFC 9449 §6.1). Default (`undefined` or `null`): unbound, refused for a bot that
+   *   requires DPoP.
    * @returns `{JWTToken, JWTTokenExpiry, JWTTokenExpiresAt}` — the only time the token is shown.
-   * @throws ApiError 400 (name, expiry, a scope the bot is not allowed), 404 (unknown bot).
+   * @throws ApiError 400 (name, expiry, a scope the bot is not allowed, a malformed `dpopJkt`, an
+   *   unbound token for a bot that requires DPoP), 404 (unknown bot).
    */
   async generateToken(
     name: string,
     expiry: unknown,
     actor: string,
     scopes?: unknown,
+    dpopJkt?: unknown,
   ): Promise<TokenResponse> {
     assertBotName(name);
     const choice: ExpiryChoice = parseExpiry(expiry);
+    const jkt = thumbprint(dpopJkt);
     const bot = await this.#store.getBot(name);
     if (bot === null) throw unknownBot(name);
+    if (bot.requireDpop && jkt === undefined) throw unboundRefused(name);
     const granted = scopes === undefined ? bot.allowedScopes : scopeList(scopes, 'scopes');
     const refused = granted.filter((scope) => !bot.allowedScopes.includes(scope));
     if (refused.length > 0) {
@@ -191,6 +221,7 @@ export class BotService {
         tokenType: 'BOT',
         expiry: choice,
         scopes: granted,
+        dpopJkt: jkt,
       },
       this.#now(),
     );
@@ -206,9 +237,15 @@ export class BotService {
       lastUsedAt: null,
       revokedAt: null,
       scopes: [...granted],
-      dpopJkt: null,
+      dpopJkt: jkt ?? null,
     };
     await this.#store.issueToken(record, actor);
+    // requireDpop may have been turned on between our read and our issue: hold to it anyway.
+    if (jkt === undefined && (await this.#store.getBot(name))?.requireDpop === true) {
+      await this.#revokeIfUnbound(name, actor);
+      await this.#registry?.reloadBot(name);
+      throw unboundRefused(name);
+    }
     await this.#registry?.reloadBot(name);
     return minted.response;
   }
@@ -265,10 +302,18 @@ export class BotService {
     }
   }
 
-  /** Whether anyone ever set the bot's allowed scopes (an audited `bot.update`). */
+  /** Whether anyone ever set the bot's allowed scopes (a `bot.update` other than `requireDpop …`). */
   async #scopesEverSet(name: string): Promise<boolean> {
     const history = await this.#store.listAudit({ botName: name, limit: MAX_AUDIT_LIMIT });
-    return history.some((entry) => entry.action === 'bot.update');
+    return history.some(
+      (entry) => entry.action === 'bot.update' && entry.detail?.startsWith('requireDpop ') !== true,
+    );
+  }
+
+  /** Revokes the bot's current token if it is not DPoP-bound. */
+  async #revokeIfUnbound(name: string, actor: string): Promise<void> {
+    const current = await this.#store.getCurrentToken(name);
+    if (current !== null && current.dpopJkt === null) await this.#store.revokeToken(name, actor, this.#now());
   }
 
   #view(bot: BotRecord, token: BotTokenRecord | null): BotView {
@@ -299,6 +344,32 @@ export class BotService {
       JWTTokenExpiresAt: token.expiresAt,
     };
   }
+}
+
+/** An optional boolean field of a request body; 400 naming the field for anything else. */
+function flag(value: unknown, field: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw badRequest(`${field} must be true or false.`);
+  return value;
+}
+
+/** An optional `dpopJkt`: absent, or the shape of a SHA-256 thumbprint; 400 otherwise. */
+function thumbprint(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isJwkThumbprint(value)) {
+    throw badRequest(
+      "dpopJkt must be the RFC 7638 SHA-256 thumbprint of the client's public key: 43 base64url characters.",
+    );
+  }
+  return value;
+}
+
+function unboundRefused(name: string): ApiError {
+  return badRequest(
+    `Bot "${name}" requires DPoP-bound tokens: send "dpopJkt": "<RFC 7638 thumbprint of the client's key>" ` +
+      `(CLI: jwt-gate bots token ${name} --dpop-key <key file>), or turn the requirement off with ` +
+      `PATCH /api/v1/bots/${name} {"requireDpop": false}.`,
+  );
 }
 
 function unknownBot(name: string): ApiError {

@@ -1,7 +1,10 @@
 /** `jwt-gate bots …`: manage bots and their tokens directly in the configured store. */
+import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { BotService, type BotView } from '../bots/bot-service.js';
+import { loadOrCreateDpopKey } from '../client/dpop-key.js';
 import { loadConfig } from '../config/load-config.js';
+import { jwkThumbprint, type ThumbprintJwk } from '../dpop/jwk-thumbprint.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { loadKeySet } from '../keys/load-key-set.js';
 import { openStore } from '../store/open-store.js';
@@ -25,7 +28,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 /**
- * Registers `bots list|create|delete|scopes|token|revoke`. They open the store and (for `token`) the
+ * Registers `bots list|create|delete|scopes|dpop|token|revoke`. They open the store and (for `token`) the
  * signing key named by the configuration, with no server involved — for bootstrapping before any
  * admin can log in. A running server sees the changes within a second.
  */
@@ -49,10 +52,16 @@ export function registerBotsCommands(program: Command, io: CliIo): void {
     .option('--display-name <text>', 'name shown to people (default: the name)')
     .option('--description <text>', 'what the bot is for')
     .option('--allowed-scope <scope>', 'a scope its tokens may carry (repeat for more)', collect)
+    .option('--require-dpop', 'its tokens must be DPoP-bound to a client key (see `bots dpop`)')
     .action(
       (
         name: string,
-        options: ConfigOptions & { displayName?: string; description?: string; allowedScope?: string[] },
+        options: ConfigOptions & {
+          displayName?: string;
+          description?: string;
+          allowedScope?: string[];
+          requireDpop?: boolean;
+        },
       ) =>
         withBots(options, async (service) => {
           const bot = await service.createBot(
@@ -61,10 +70,12 @@ export function registerBotsCommands(program: Command, io: CliIo): void {
               displayName: options.displayName,
               description: options.description,
               allowedScopes: options.allowedScope ?? [],
+              requireDpop: options.requireDpop === true,
             },
             CLI_ACTOR,
           );
-          io.out(`Created bot "${bot.name}"${allowedLine(bot.allowedScopes)}.\n`);
+          const dpop = bot.requireDpop ? '; its tokens must be DPoP-bound' : '';
+          io.out(`Created bot "${bot.name}"${allowedLine(bot.allowedScopes)}${dpop}.\n`);
         }),
     );
 
@@ -83,6 +94,29 @@ export function registerBotsCommands(program: Command, io: CliIo): void {
             ? await service.setAllowedScopes(name, scopes, CLI_ACTOR)
             : await service.getBot(name);
         io.out(`${bot.allowedScopes.join(' ')}\n`);
+      }),
+    );
+
+  withConfig(bots.command('dpop <name> [setting]'))
+    .description(
+      "show whether the bot's tokens must be DPoP-bound (on/off), or set it; on revokes a current unbound token",
+    )
+    .action((name: string, setting: string | undefined, options: ConfigOptions) =>
+      withBots(options, async (service) => {
+        if (setting === undefined) {
+          io.out(`${(await service.getBot(name)).requireDpop ? 'on' : 'off'}\n`);
+          return;
+        }
+        if (setting !== 'on' && setting !== 'off') throw new Error(`Give on or off, not "${setting}".`);
+        const before = await service.getBot(name);
+        const bot = await service.setRequireDpop(name, setting === 'on', CLI_ACTOR);
+        io.out(`${setting}\n`);
+        if (before.token !== null && bot.token === null) {
+          io.err(
+            `Revoked the unbound token of bot "${name}"; mint a bound one with ` +
+              `jwt-gate bots token ${name} --dpop-key <key file>.\n`,
+          );
+        }
       }),
     );
 
@@ -107,21 +141,37 @@ export function registerBotsCommands(program: Command, io: CliIo): void {
       "a scope the token carries, among the bot's allowed scopes (repeat for more; default: all of them)",
       collect,
     )
-    .action((name: string, options: ConfigOptions & { expiry: string; scope?: string[] }) =>
-      withBots(options, async (service) => {
-        const minted = await service.generateToken(name, options.expiry, CLI_ACTOR, options.scope);
-        const scopes = (await service.getTokenMetadata(name)).scopes;
-        // Only the token on stdout, so `TOKEN=$(jwt-gate bots token …)` captures exactly it.
-        io.out(`${minted.JWTToken}\n`);
-        const until =
-          minted.JWTTokenExpiresAt === null
-            ? 'never expires'
-            : `expires at ${new Date(minted.JWTTokenExpiresAt).toISOString()}`;
-        io.err(
-          `Token for bot "${name}" (expiry ${minted.JWTTokenExpiry}, scopes: ${scopes.join(' ') || 'none'}) ${until}. ` +
-            'It is shown only this once and replaces the previous token.\n',
-        );
-      }),
+    .addOption(
+      new Option(
+        '--dpop-key <file>',
+        "bind the token to the public key in this JWK file (a machine's DPoP key; created, mode 0600, if missing)",
+      ).conflicts('dpopJkt'),
+    )
+    .option(
+      '--dpop-jkt <thumbprint>',
+      "bind the token to the key with this RFC 7638 thumbprint (the token's cnf.jkt)",
+    )
+    .action(
+      (
+        name: string,
+        options: ConfigOptions & { expiry: string; scope?: string[]; dpopKey?: string; dpopJkt?: string },
+      ) =>
+        withBots(options, async (service) => {
+          const jkt = options.dpopKey === undefined ? options.dpopJkt : keyFileThumbprint(options.dpopKey);
+          const minted = await service.generateToken(name, options.expiry, CLI_ACTOR, options.scope, jkt);
+          const scopes = (await service.getTokenMetadata(name)).scopes;
+          const bound = jkt === undefined ? '' : `, bound to DPoP key ${jkt}`;
+          // Only the token on stdout, so `TOKEN=$(jwt-gate bots token …)` captures exactly it.
+          io.out(`${minted.JWTToken}\n`);
+          const until =
+            minted.JWTTokenExpiresAt === null
+              ? 'never expires'
+              : `expires at ${new Date(minted.JWTTokenExpiresAt).toISOString()}`;
+          io.err(
+            `Token for bot "${name}" (expiry ${minted.JWTTokenExpiry}, scopes: ${scopes.join(' ') || 'none'}${bound}) ${until}. ` +
+              'It is shown only this once and replaces the previous token.\n',
+          );
+        }),
     );
 
   withConfig(bots.command('revoke <name>'))
@@ -192,6 +242,35 @@ function minterOf(config: ResolvedConfig): MintFn {
   return (claims, nowMs) => mintToken(issuer, claims, nowMs);
 }
 
+/**
+ * The RFC 7638 thumbprint of the key in a JWK file: a public JWK as it is; a private one, or none
+ * yet, through `loadOrCreateDpopKey` — the clients' own loader, so its checks (mode 0600, a P-256
+ * key) hold now rather than at the client's first request, and a missing key is created.
+ */
+function keyFileThumbprint(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return loadOrCreateDpopKey(path).jkt;
+    throw new Error(`Cannot read the DPoP key file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`The DPoP key file ${path} does not hold a JWK (JSON).`, { cause: error });
+  }
+  if (typeof jwk !== 'object' || jwk === null)
+    throw new Error(`The DPoP key file ${path} does not hold a JWK.`);
+  if ('d' in jwk) return loadOrCreateDpopKey(path).jkt;
+  try {
+    return jwkThumbprint(jwk as ThumbprintJwk);
+  } catch (error) {
+    throw new Error(`The DPoP key file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.replace(/\s*\n\s*/g, '; ');
@@ -204,7 +283,7 @@ function table(bots: BotView[]): string {
     ...bots.map((bot) => [
       bot.name,
       bot.displayName,
-      bot.token === null ? '-' : `…${bot.token.last4}`,
+      bot.token === null ? '-' : `…${bot.token.last4}${bot.token.dpopJkt === null ? '' : ' (DPoP)'}`,
       bot.token === null ? '-' : bot.token.expiresAt === null ? 'never' : iso(bot.token.expiresAt),
       bot.token?.lastUsedAt == null ? '-' : iso(bot.token.lastUsedAt),
       bot.token === null ? '-' : bot.token.scopes.join(' ') || '(none)',

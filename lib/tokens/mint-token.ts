@@ -1,6 +1,7 @@
 import { randomUUID, sign } from 'node:crypto';
 import type { TokenType } from '../config/types.js';
 import type { SigningKey } from '../keys/key-set.js';
+import { isJwkThumbprint } from './dpop-jkt.js';
 import { type ExpiryChoice, expirySeconds } from './expiry.js';
 
 const DIGEST = { RS256: 'sha256', RS384: 'sha384', RS512: 'sha512' } as const;
@@ -17,6 +18,12 @@ export interface MintClaims {
   expiry: ExpiryChoice;
   /** `scope` (RFC 9068 §2.2.3), space-separated; omitted when not given. `[]` mints `scope: ""`. */
   scopes?: readonly string[];
+  /**
+   * RFC 7638 SHA-256 thumbprint of the client key the token is bound to: the token gets
+   * `cnf: {"jkt": <thumbprint>}` (RFC 9449 §6.1) and is valid only with a DPoP proof by that key.
+   * Omitted (an unbound token) when not given.
+   */
+  dpopJkt?: string;
 }
 
 /** Issuer settings, from `jwtTokenConfiguration`. */
@@ -46,10 +53,15 @@ export interface MintedToken {
 
 /**
  * Signs a token with the active key: header `{alg, typ: "JWT", kid}`, claims `iss`, `sub`, `aud`,
- * `email`, `preferred_username`, `isBot`, `tokenType`, `scope` (when given), `iat`, `exp` (unless Unlimited) and a
- * unique `jti`. Times are UTC epoch seconds; `nowMs` is injectable for tests.
+ * `email`, `preferred_username`, `isBot`, `tokenType`, `scope` (when given), `cnf` (when bound), `iat`, `exp`
+ * (unless Unlimited) and a unique `jti`. Times are UTC epoch seconds; `nowMs` is injectable for tests.
+ *
+ * @throws {TypeError} when `dpopJkt` is not 43 base64url characters (a SHA-256 thumbprint).
  */
 export function mintToken(issuer: MintIssuer, claims: MintClaims, nowMs: number = Date.now()): MintedToken {
+  if (claims.dpopJkt !== undefined && !isJwkThumbprint(claims.dpopJkt)) {
+    throw new TypeError('dpopJkt must be an RFC 7638 SHA-256 thumbprint: 43 base64url characters.');
+  }
   const iat = Math.floor(nowMs / 1000);
   const lifetime = expirySeconds(claims.expiry);
   const exp = lifetime === null ? undefined : iat + lifetime;
@@ -63,6 +75,7 @@ export function mintToken(issuer: MintIssuer, claims: MintClaims, nowMs: number 
     isBot: claims.isBot,
     tokenType: claims.tokenType,
     scope: claims.scopes?.join(' '),
+    cnf: claims.dpopJkt === undefined ? undefined : { jkt: claims.dpopJkt },
     iat,
     exp,
     jti,

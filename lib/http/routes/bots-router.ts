@@ -13,6 +13,9 @@ import {
   securityHeaders,
 } from '../router-helpers.js';
 
+/** What `PATCH /api/v1/bots/{name}` may change. */
+const PATCHABLE: readonly string[] = ['allowedScopes', 'requireDpop'];
+
 export interface BotsRouterOptions {
   /** `WWW-Authenticate` realm of the 401/403 answers. Default `jwt-gate`. */
   realm?: string;
@@ -23,10 +26,11 @@ export interface BotsRouterOptions {
  * whatever its name. Mount it after `gate.authenticate`; without it every route answers 401.
  * Every route guards itself, so the router can be mounted at the root next to the app's routes.
  *
- * - `GET /api/v1/bots`, `POST /api/v1/bots` `{name, displayName?, description?, allowedScopes?}`
+ * - `GET /api/v1/bots`, `POST /api/v1/bots` `{name, displayName?, description?, allowedScopes?, requireDpop?}`
  * - `GET|DELETE /api/v1/bots/{name}` (deleting revokes the bot's token),
- *   `PATCH /api/v1/bots/{name}` `{"allowedScopes": [...]}`
- * - `PUT /api/v1/bots/{name}/token` `{"JWTTokenExpiry": "7", "scopes"?: [...]}` → the token, shown this once
+ *   `PATCH /api/v1/bots/{name}` `{"allowedScopes"?: [...], "requireDpop"?: true}` (at least one)
+ * - `PUT /api/v1/bots/{name}/token` `{"JWTTokenExpiry": "7", "scopes"?: [...], "dpopJkt"?: "<thumbprint>"}`
+ *   → the token, shown this once
  * - `GET /api/v1/bots/{name}/token` (metadata only), `DELETE /api/v1/bots/{name}/token` (revoke)
  * - the reference's shapes: `PUT /api/v1/users/generateToken/{name}`,
  *   `PUT /api/v1/users/revokeToken` `{"id": "<bot name>"}`, `GET /api/v1/users/token/{name}`
@@ -39,7 +43,7 @@ export function createBotsRouter(bots: BotService, options: BotsRouterOptions = 
 
   const generate = route(async (req, res) => {
     const body = bodyOf(req);
-    res.json(await bots.generateToken(name(req), body.JWTTokenExpiry, actor(req), body.scopes));
+    res.json(await bots.generateToken(name(req), body.JWTTokenExpiry, actor(req), body.scopes, body.dpopJkt));
   });
   const tokenMetadata = route(async (req, res) => {
     res.json(await bots.getTokenMetadata(name(req)));
@@ -66,6 +70,7 @@ export function createBotsRouter(bots: BotService, options: BotsRouterOptions = 
             displayName: body.displayName as string,
             description: body.description as string,
             allowedScopes: body.allowedScopes as string[],
+            requireDpop: body.requireDpop as boolean,
           },
           actor(req),
         );
@@ -86,13 +91,22 @@ export function createBotsRouter(bots: BotService, options: BotsRouterOptions = 
       json,
       route(async (req, res) => {
         const body = bodyOf(req);
-        const other = Object.keys(body).filter((key) => key !== 'allowedScopes');
-        if (!('allowedScopes' in body) || other.length > 0) {
+        const other = Object.keys(body).filter((key) => !PATCHABLE.includes(key));
+        if (!PATCHABLE.some((key) => key in body) || other.length > 0) {
           throw badRequest(
-            `Send {"allowedScopes": [...]}: only a bot's allowed scopes can be changed${other.length > 0 ? ` (not ${other.join(', ')})` : ''}.`,
+            `Send {"allowedScopes"?: [...], "requireDpop"?: true|false}: only a bot's allowed scopes and DPoP requirement can be changed${other.length > 0 ? ` (not ${other.join(', ')})` : ''}.`,
           );
         }
-        res.json(await bots.setAllowedScopes(name(req), body.allowedScopes, actor(req)));
+        // Checked before anything changes, so a bad value leaves the scopes as they were too.
+        if ('requireDpop' in body && typeof body.requireDpop !== 'boolean') {
+          throw badRequest('requireDpop must be true or false.');
+        }
+        let bot =
+          'allowedScopes' in body
+            ? await bots.setAllowedScopes(name(req), body.allowedScopes, actor(req))
+            : null;
+        if ('requireDpop' in body) bot = await bots.setRequireDpop(name(req), body.requireDpop, actor(req));
+        res.json(bot);
       }),
     )
     .delete(
