@@ -6,8 +6,13 @@ import { Command, CommanderError } from 'commander';
 import { registerBotsCommands } from './bots-command.js';
 import type { CliIo, RegisterCommands } from './cli-io.js';
 import { registerKeysCommands } from './keys-command.js';
+import { registerTokensCommands } from './tokens-command.js';
 
-const COMMAND_GROUPS: readonly RegisterCommands[] = [registerKeysCommands, registerBotsCommands];
+const COMMAND_GROUPS: readonly RegisterCommands[] = [
+  registerKeysCommands,
+  registerBotsCommands,
+  registerTokensCommands,
+];
 
 const processIo: CliIo = {
   out: (text) => void process.stdout.write(text),
