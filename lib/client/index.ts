@@ -22,3 +22,5 @@ export type {
 export { IngestionAuthError, IngestionRequestError, PipelineServiceError } from './client-errors.js';
 export type { ReceivedFailure } from './client-errors.js';
 export { DEFAULT_TIMEOUT_MS } from './send-json.js';
+export { createDpopProof, dpopKeyFromJwk, loadOrCreateDpopKey } from './dpop-key.js';
+export type { DpopKey, DpopProofRequest, DpopPublicJwk } from './dpop-key.js';

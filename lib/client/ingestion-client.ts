@@ -1,5 +1,7 @@
 import { ConfigError } from '../errors.js';
 import { IngestionAuthError, IngestionRequestError } from './client-errors.js';
+import { dpopBindingFor, isNonceChallenge } from './dpop-binding.js';
+import type { DpopKey } from './dpop-key.js';
 import { httpUrlProblem, joinUrl, plainHttpPolicy, stripTrailingSlashes } from './http-url.js';
 import {
   checkMethod,
@@ -28,11 +30,20 @@ export interface IngestionServerOptions {
   jwtToken: string;
   /** The file `jwtToken` was read from: re-read once when the server answers 401. */
   tokenFile?: string;
+  /** The DPoP key file the token is bound to (see `IngestionClientOptions.dpopKey`). Default: none. */
+  dpopKeyFile?: string;
 }
 
 export interface IngestionClientOptions {
   /** Per-request timeout, ms. Default 30000. */
   timeoutMs?: number;
+  /**
+   * The DPoP key (RFC 9449) the bot token is bound to: a `DpopKey`, or the path of its key file
+   * (relative to the working directory, `~` the home directory), created on first use with mode
+   * 0600. Every request then carries `Authorization: DPoP <token>` and a fresh `DPoP` proof.
+   * Default: the config's `dpopKeyFile`; without either, the token is sent as Bearer.
+   */
+  dpopKey?: DpopKey | string;
 }
 
 /** A 2xx answer. Non-2xx answers throw. */
@@ -46,8 +57,11 @@ export interface IngestionResponse {
 export interface IngestionClient {
   /** The base URL every path is appended to. */
   readonly hostPort: string;
+  /** The RFC 7638 thumbprint of the DPoP key (the `dpopJkt` to mint the token with); undefined for Bearer. */
+  readonly dpopJkt: string | undefined;
   /**
-   * Sends `body` as JSON to `hostPort + path` with `Authorization: Bearer <token>`.
+   * Sends `body` as JSON to `hostPort + path` with `Authorization: Bearer <token>` (or `DPoP <token>`
+   * and a proof, with a DPoP key).
    * @throws IngestionAuthError on 401 (after one re-read of the token file, if any);
    *   IngestionRequestError on any other non-2xx, a redirect, a timeout or no connection.
    */
@@ -66,8 +80,13 @@ export interface IngestionClient {
  * rotating a bot's token needs no restart of the job. The reference reads the file once and
  * fails until restarted.
  *
+ * With a DPoP key (`options.dpopKey` or the config's `dpopKeyFile`) the token is sent as
+ * `Authorization: DPoP <token>` with a new proof for each request (method and URL, `ath` of the
+ * token), the server's `DPoP-Nonce` is kept for later proofs, and a 401 `use_dpop_nonce` is
+ * retried once with the new nonce. A copied token is then useless without the key file.
+ *
  * @throws ConfigError at creation, before any request, for an unusable `hostPort` (plain http to
- *   a non-loopback host included) or a value that is not a JWT.
+ *   a non-loopback host included), a value that is not a JWT, or an unusable DPoP key file.
  * @example
  *   const client = createIngestionClient(loadWorkflowConfig('./workflow.yaml'));
  *   await client.post('/v1/tables', { name: 'orders', columns: [] });
@@ -92,6 +111,15 @@ export function createIngestionClient(
     throw new ConfigError(`${tokenSetting} is not a JWT: generate a token for the bot in Settings → Bots.`);
   }
   let currentToken = config.jwtToken.trim();
+  const dpop =
+    options.dpopKey !== undefined
+      ? dpopBindingFor(options.dpopKey, process.cwd(), 'the dpopKey given to createIngestionClient()')
+      : dpopBindingFor(
+          config.dpopKeyFile,
+          process.cwd(),
+          ('dpopKeySetting' in config ? config.dpopKeySetting : undefined) ??
+            'the dpopKeyFile given to createIngestionClient()',
+        );
 
   /** A token other than `rejected` to retry with, or why there is none. */
   const replacementFor = (rejected: string): { token?: string; note: string } => {
@@ -113,7 +141,14 @@ export function createIngestionClient(
     const url = joinUrl(hostPort, path);
     const send = async (token: string): Promise<JsonResponse> => {
       try {
-        return await sendJson({ method: verb, url, token, body, timeoutMs });
+        return await sendJson({
+          method: verb,
+          url,
+          token,
+          body,
+          timeoutMs,
+          ...(dpop === undefined ? {} : { dpop }),
+        });
       } catch (error) {
         if (!(error instanceof TransportFailure)) throw error;
         throw new IngestionRequestError(
@@ -129,7 +164,9 @@ export function createIngestionClient(
     let token = currentToken;
     let response = await send(token);
     let note = '';
-    if (response.status === 401) {
+    // Still a nonce challenge after sendJson's one retry: the token is not the problem, so keep it.
+    const nonceRefused = dpop !== undefined && isNonceChallenge(response.status, response.headers);
+    if (response.status === 401 && !nonceRefused) {
       const replacement = replacementFor(token);
       note = replacement.note;
       if (replacement.token !== undefined) {
@@ -142,12 +179,26 @@ export function createIngestionClient(
 
     const serverMessage = serverMessageOf(response, token);
     const said = serverMessage === undefined ? '' : `: "${serverMessage}"`;
+    if (nonceRefused) {
+      throw new IngestionAuthError(
+        401,
+        serverMessage,
+        `${verb} ${url} was refused with 401 Unauthorized${said}: the server still asks for a DPoP nonce ` +
+          '(use_dpop_nonce) after one retry with the nonce it sent, or sent none (DPoP-Nonce). Check that ' +
+          `every instance behind ${hostPort} shares its DPoP nonces, then try again.`,
+      );
+    }
+    const boundNote =
+      dpop === undefined
+        ? ''
+        : ` The token was sent DPoP-bound to ${dpop.describe()}: it must have been minted for that key ` +
+          '(dpopJkt), and a token minted for another key, or unbound, is refused.';
     if (response.status === 401) {
       throw new IngestionAuthError(
         401,
         serverMessage,
         `${verb} ${url} was refused with 401 Unauthorized${said}. The bot token from ${tokenSetting} was ` +
-          `rejected (revoked, replaced, expired or not trusted by this server).${note === '' ? '' : ` ${note}`} ` +
+          `rejected (revoked, replaced, expired or not trusted by this server).${note === '' ? '' : ` ${note}`}${boundNote} ` +
           `Generate a new token in Settings → Bots and update ${tokenFile ?? tokenSetting}.`,
       );
     }
@@ -169,6 +220,7 @@ export function createIngestionClient(
 
   return {
     hostPort,
+    dpopJkt: dpop?.key.jkt,
     request,
     get: (path) => request('GET', path),
     post: (path, body) => request('POST', path, body),

@@ -1,6 +1,8 @@
 import type { AirflowConfiguration, ConfigProvenance } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import { PipelineServiceError } from './client-errors.js';
+import { dpopBindingFor, isNonceChallenge } from './dpop-binding.js';
+import type { DpopKey } from './dpop-key.js';
 import { httpUrlProblem, joinUrl, plainHttpPolicy, stripTrailingSlashes } from './http-url.js';
 import { checkMethod, checkTimeout, sendJson, serverMessageOf, TransportFailure } from './send-json.js';
 import { looksLikeCompactJws } from './token-reference.js';
@@ -33,6 +35,13 @@ export interface PipelineServiceClientOptions {
   timeoutMs?: number;
   /** `config.provenance`, so messages name the environment variable behind a bad value. */
   provenance?: ConfigProvenance;
+  /**
+   * The DPoP key (RFC 9449) the bot token is bound to: a `DpopKey`, or the path of its key file
+   * (relative to the working directory), created on first use with mode 0600. Every call then
+   * carries `Authorization: DPoP <token>` and a fresh `DPoP` proof. Default:
+   * `authConfig.openmetadata.dpopKeyFilePath` (env `OM_DPOP_KEY_FILE`); empty: Bearer.
+   */
+  dpopKey?: DpopKey | string;
 }
 
 /** The answer of a 2xx call. Non-2xx answers throw `PipelineServiceError`. */
@@ -45,6 +54,8 @@ export interface PipelineServiceResponse {
 export interface PipelineServiceClient {
   /** Base URL (`airflowConfiguration.apiEndpoint`, without trailing slash). */
   readonly apiEndpoint: string;
+  /** The RFC 7638 thumbprint of the DPoP key (the `dpopJkt` to mint tokens with); undefined for Bearer. */
+  readonly dpopJkt: string | undefined;
   /** Sends `body` as JSON to `apiEndpoint + path` with the bot token. */
   request(method: string, path: string, body?: unknown): Promise<PipelineServiceResponse>;
   /** `POST /api/v1/openmetadata/deploy` with `{ ...pipeline, name }`. Resolves to the response body. */
@@ -62,6 +73,7 @@ const FIELD = {
   allowInsecureHttp: 'airflowConfiguration.allowInsecureHttp',
   authProvider: 'airflowConfiguration.authProvider',
   jwtToken: 'airflowConfiguration.authConfig.openmetadata.jwtToken',
+  dpopKeyFilePath: 'airflowConfiguration.authConfig.openmetadata.dpopKeyFilePath',
 } as const;
 
 const GENERATE_TOKEN = 'generate a token for ingestion-bot in Settings → Bots and set OM_AUTH_JWT_TOKEN';
@@ -70,7 +82,9 @@ const GENERATE_TOKEN = 'generate a token for ingestion-bot in Settings → Bots 
  * Creates the pipeline-service client. Everything is checked here, at start-up: the endpoint is
  * an absolute http(s) URL, https unless it is loopback or `allowInsecureHttp` is true (every call
  * carries a bot token), `authProvider` is `openmetadata`, and (without a `tokenProvider`) the
- * configured token is a real JWT — not empty and not the reference's placeholder.
+ * configured token is a real JWT — not empty and not the reference's placeholder. A DPoP key file
+ * is loaded (or created) here too; with it every call sends a fresh proof, and a 401
+ * `use_dpop_nonce` is retried once with the server's new nonce.
  *
  * @throws ConfigError naming the field (and the env var that fed it).
  * @example
@@ -107,6 +121,15 @@ export function createPipelineServiceClient(
       throw new ConfigError(`${describe(FIELD.jwtToken)} ${problem}: ${GENERATE_TOKEN}.`);
     staticToken = airflow.authConfig.openmetadata.jwtToken.trim();
   }
+  const dpop =
+    opts.dpopKey !== undefined
+      ? dpopBindingFor(opts.dpopKey, process.cwd(), 'the dpopKey given to createPipelineServiceClient()')
+      : dpopBindingFor(
+          airflow.authConfig.openmetadata.dpopKeyFilePath,
+          process.cwd(),
+          opts.provenance?.describe(FIELD.dpopKeyFilePath) ??
+            `${FIELD.dpopKeyFilePath} (env OM_DPOP_KEY_FILE)`,
+        );
 
   const botToken = async (): Promise<string> => {
     if (staticToken !== undefined) return staticToken;
@@ -136,7 +159,14 @@ export function createPipelineServiceClient(
     const token = await botToken();
     let response;
     try {
-      response = await sendJson({ method: verb, url, token, body, timeoutMs });
+      response = await sendJson({
+        method: verb,
+        url,
+        token,
+        body,
+        timeoutMs,
+        ...(dpop === undefined ? {} : { dpop }),
+      });
     } catch (error) {
       if (!(error instanceof TransportFailure)) throw error;
       throw new PipelineServiceError(
@@ -152,7 +182,12 @@ export function createPipelineServiceClient(
     const serverMessage = serverMessageOf(response, token);
     const said = serverMessage === undefined ? '' : `: "${serverMessage}"`;
     let message = `The pipeline service answered ${verb} ${url} with ${response.status}${said}.`;
-    if (response.status === 401) {
+    if (dpop !== undefined && isNonceChallenge(response.status, response.headers)) {
+      message =
+        `The pipeline service refused ${verb} ${url} with 401${said}: it still asks for a DPoP nonce ` +
+        '(use_dpop_nonce) after one retry with the nonce it sent, or sent none (DPoP-Nonce). Check that ' +
+        'every instance of the pipeline service shares its DPoP nonces.';
+    } else if (response.status === 401) {
       const fix =
         tokenProvider === undefined
           ? `${GENERATE_TOKEN} (${describe(FIELD.jwtToken)}), then restart the server`
@@ -160,7 +195,10 @@ export function createPipelineServiceClient(
             `verify tokens with this server's JWKS (${stripTrailingSlashes(airflow.metadataApiEndpoint)}/v1/config/jwks)`;
       message =
         `The pipeline service rejected the bot token (${verb} ${url} → 401${said}): the token is revoked, ` +
-        `expired or not trusted by the pipeline service. To fix it, ${fix}.`;
+        `expired or not trusted by the pipeline service. To fix it, ${fix}.` +
+        (dpop === undefined
+          ? ''
+          : ` The token was sent DPoP-bound to ${dpop.describe()}: it must have been minted for that key (dpopJkt).`);
     } else if (response.status >= 300 && response.status < 400) {
       message += ` Redirects are not followed, so the token is never sent elsewhere: set ${FIELD.apiEndpoint} to the final URL.`;
     }
@@ -172,6 +210,7 @@ export function createPipelineServiceClient(
 
   return {
     apiEndpoint,
+    dpopJkt: dpop?.key.jkt,
     request,
     deployPipeline: async (name, pipeline) =>
       await bodyOf('POST', PIPELINE_SERVICE_PATHS.deploy, { ...pipeline, name: checkName(name) }),

@@ -1,13 +1,17 @@
 /**
- * One JSON call with a bearer token over global `fetch`: the transport both clients share. It
- * neither retries nor throws on HTTP statuses; callers decide what a status means for them.
+ * One JSON call with a bearer or DPoP-bound token over global `fetch`: the transport both clients
+ * share. It does not throw on HTTP statuses; callers decide what a status means for them. Its only
+ * retry is DPoP's: once, when the server asks for a new nonce (RFC 9449 §8).
  */
+import { type DpopBinding, isNonceChallenge } from './dpop-binding.js';
 
 export interface SendJsonRequest {
   method: string;
   url: string;
-  /** Sent as `Authorization: Bearer <token>`. */
+  /** Sent as `Authorization: Bearer <token>`, or `DPoP <token>` with `dpop`. */
   token: string;
+  /** Bind the token to this key: a fresh `DPoP` proof per request. Default: Bearer. */
+  dpop?: DpopBinding;
   /** JSON-serialised when not `undefined`. */
   body?: unknown;
   /** Give up after this long, ms. */
@@ -49,13 +53,32 @@ export function checkMethod(method: string): string {
 /**
  * Sends the request. Redirects are not followed (`redirect: 'manual'`): a 3xx is returned as is,
  * so the token is never replayed to a host the caller did not configure.
+ *
+ * With `dpop`, each attempt carries a new proof for this method and URL. A 401 `use_dpop_nonce`
+ * that brings a nonce other than the one just sent is retried once with it; any second answer,
+ * a second challenge included, is returned as is: never a loop.
  * @throws TransportFailure when no response arrives within `timeoutMs`.
  */
 export async function sendJson(request: SendJsonRequest): Promise<JsonResponse> {
-  const headers: Record<string, string> = {
-    Accept: 'application/json',
-    Authorization: `Bearer ${request.token}`,
-  };
+  const dpop = request.dpop;
+  if (dpop === undefined) return await sendOnce(request, { Authorization: `Bearer ${request.token}` });
+  const first = dpop.headersFor(request.method, request.url, request.token);
+  const response = await sendOnce(request, first.headers);
+  dpop.remember(response.headers);
+  if (
+    !isNonceChallenge(response.status, response.headers) ||
+    dpop.nonce === undefined ||
+    dpop.nonce === first.nonce
+  ) {
+    return response;
+  }
+  const retry = await sendOnce(request, dpop.headersFor(request.method, request.url, request.token).headers);
+  dpop.remember(retry.headers);
+  return retry;
+}
+
+async function sendOnce(request: SendJsonRequest, auth: Record<string, string>): Promise<JsonResponse> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...auth };
   if (request.body !== undefined) headers['Content-Type'] = 'application/json';
   let response: Response;
   let text: string;

@@ -119,7 +119,8 @@ function readSmallFile(file: string): string {
   }
 }
 
-function expandHome(path: string): string {
+/** `~` and `~/x` → the home directory (and `x` in it); other paths unchanged. */
+export function expandHome(path: string): string {
   if (path === '~') return homedir();
   if (path.startsWith('~/') || path.startsWith('~\\')) return resolve(homedir(), path.slice(2));
   return path;

@@ -6,7 +6,7 @@ import { substituteEnv } from '../config/env-substitution.js';
 import { formatPath, ProvenanceRecorder } from '../config/provenance.js';
 import { ConfigError } from '../errors.js';
 import { httpUrlProblem, plainHttpPolicy, stripTrailingSlashes } from './http-url.js';
-import { resolveTokenReference } from './token-reference.js';
+import { expandHome, resolveTokenReference } from './token-reference.js';
 
 /** The part of an ingestion workflow file that says how to reach and authenticate to the server. */
 export interface WorkflowServerConfig {
@@ -22,6 +22,13 @@ export interface WorkflowServerConfig {
   tokenFile?: string;
   /** Where the token is configured, for messages: the YAML path, the env var that fed it, the file. */
   tokenSetting: string;
+  /**
+   * Absolute path of the DPoP key file the token is bound to (`securityConfig.dpopKeyFilePath`),
+   * created on first use; absent when the token is sent as Bearer.
+   */
+  dpopKeyFile?: string;
+  /** Where `dpopKeyFile` is configured, for messages. */
+  dpopKeySetting?: string;
 }
 
 /** The authentication providers this client supports (the reference has more; they are SSO flows). */
@@ -32,6 +39,7 @@ const HOST_PORT = [...SERVER_CONFIG, 'hostPort'];
 const ALLOW_INSECURE_HTTP = [...SERVER_CONFIG, 'allowInsecureHttp'];
 const AUTH_PROVIDER = [...SERVER_CONFIG, 'authProvider'];
 const JWT_TOKEN = [...SERVER_CONFIG, 'securityConfig', 'jwtToken'];
+const DPOP_KEY_FILE = [...SERVER_CONFIG, 'securityConfig', 'dpopKeyFilePath'];
 
 const EXPECTED_SHAPE = `
   workflowConfig:
@@ -53,6 +61,11 @@ const EXPECTED_SHAPE = `
  *
  * `securityConfig.jwtToken` is the token itself when it looks like a compact JWT, otherwise the
  * path of a file holding it, relative to the workflow file's directory (`~` is the home directory).
+ *
+ * `securityConfig.dpopKeyFilePath` (jwt-gate's own key, optional) binds the token to a DPoP key
+ * (RFC 9449): the path of its key file, resolved like a token file and created by the client on
+ * first use with mode 0600 — e.g. `./dpop-key.json` next to `./ingestion-bot.token`. Empty or
+ * absent: the token is sent as Bearer.
  *
  * @param path the workflow YAML.
  * @param env environment for `${VAR}`. Default `process.env`.
@@ -128,6 +141,14 @@ export function loadWorkflowConfig(path: string, env: NodeJS.ProcessEnv = proces
   }
   const { token, tokenFile } = resolved;
   const setting = `${describe(JWT_TOKEN)} in ${file}`;
+  const dpopKeyPath = lookup(substituted.tree, DPOP_KEY_FILE);
+  if (dpopKeyPath !== undefined && dpopKeyPath !== null && typeof dpopKeyPath !== 'string') {
+    fail(file, `${describe(DPOP_KEY_FILE)} must be the path of a DPoP key file (or empty: Bearer)`);
+  }
+  const dpopKeyFile =
+    typeof dpopKeyPath === 'string' && dpopKeyPath.trim() !== ''
+      ? resolve(dirname(file), expandHome(dpopKeyPath.trim()))
+      : undefined;
   return {
     hostPort: stripTrailingSlashes(hostPort.trim()),
     ...(allowInsecureHttp === true ? { allowInsecureHttp } : {}),
@@ -135,6 +156,9 @@ export function loadWorkflowConfig(path: string, env: NodeJS.ProcessEnv = proces
     jwtToken: token,
     ...(tokenFile === undefined ? {} : { tokenFile }),
     tokenSetting: tokenFile === undefined ? setting : `the token file ${tokenFile} (${setting})`,
+    ...(dpopKeyFile === undefined
+      ? {}
+      : { dpopKeyFile, dpopKeySetting: `${describe(DPOP_KEY_FILE)} in ${file}` }),
   };
 }
 
