@@ -4,7 +4,14 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { AppEntry } from './app-entry.js';
-import type { AppMessage, AppStartMessage, AppStats, RunnerMessage } from './protocol.js';
+import type {
+  AppMemory,
+  AppMessage,
+  AppStartMessage,
+  AppStartup,
+  AppStats,
+  RunnerMessage,
+} from './protocol.js';
 
 const START_TIMEOUT_MS = 30_000;
 const STATS_TIMEOUT_MS = 10_000;
@@ -23,24 +30,35 @@ export interface AppProcessOptions {
   entry: AppEntry;
   /** Write a V8 CPU profile of the child into this directory (`node --cpu-prof`). */
   cpuProfileDir?: string;
+  /** More of Node's own flags for the child (e.g. `--expose-gc`). */
+  nodeArgs?: readonly string[];
 }
 
 export class AppProcess {
   readonly port: number;
-  /** Tokens of the bots the child created (`start.bots`), current in its registry. */
-  readonly botTokens: readonly string[];
+  /**
+   * Tokens the child issued, live in its registry: its bots' (`start.bots`), then its people's
+   * personal access tokens (`start.personalTokens`).
+   */
+  readonly issuedTokens: readonly string[];
+  /** When the child built its gate (`null` without one). */
+  readonly startup: AppStartup | null;
   readonly #child: ChildProcess;
 
-  private constructor(child: ChildProcess, port: number, botTokens: readonly string[]) {
+  private constructor(
+    child: ChildProcess,
+    ready: { port: number; issuedTokens: readonly string[]; startup: AppStartup | null },
+  ) {
     this.#child = child;
-    this.port = port;
-    this.botTokens = botTokens;
+    this.port = ready.port;
+    this.issuedTokens = ready.issuedTokens;
+    this.startup = ready.startup;
   }
 
   /** Spawns the child and builds its app; resolves once it listens. */
   static async start(start: AppStartMessage, options: AppProcessOptions): Promise<AppProcess> {
     const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-    const child = spawn(process.execPath, [...profile, ...options.entry.args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...profile, ...options.entry.args], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, NODE_ENV: 'production' },
     });
@@ -50,7 +68,7 @@ export class AppProcess {
       const ready = await reply(child, 'ready', START_TIMEOUT_MS, () =>
         child.send(start satisfies RunnerMessage),
       );
-      return new AppProcess(child, ready.port, ready.botTokens);
+      return new AppProcess(child, ready);
     } catch (err) {
       child.kill('SIGKILL');
       throw err;
@@ -72,6 +90,14 @@ export class AppProcess {
       this.#child.send({ type: 'stats' } satisfies RunnerMessage),
     );
     return stats;
+  }
+
+  /** The child's memory now (after a full collection if it runs with `--expose-gc`). */
+  async memory(): Promise<AppMemory> {
+    const { type: _type, ...memory } = await reply(this.#child, 'memory', STATS_TIMEOUT_MS, () =>
+      this.#child.send({ type: 'memory' } satisfies RunnerMessage),
+    );
+    return memory;
   }
 
   /** Lets the child exit on its own (so a CPU profile gets written), then makes sure it is gone. */

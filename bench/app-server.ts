@@ -13,7 +13,8 @@ import path from 'node:path';
 import express, { type Express, type RequestHandler } from 'express';
 import { type JwtGate, createJwtGate } from '../lib/gate.js';
 import { buildPeerApp } from './peers.js';
-import type { AppMessage, AppStartMessage, AppStats, RunnerMessage } from './protocol.js';
+import type { Principal } from '../lib/verify/principal.js';
+import type { AppMessage, AppStartMessage, AppStartup, AppStats, RunnerMessage } from './protocol.js';
 import { SELF_ISSUER, SSO_AUDIENCE, SSO_ISSUER, keySetFromPrivateKey } from './tokens.js';
 
 /** RSS sampling period during a window, ms. */
@@ -56,25 +57,31 @@ function rsaVerifyOffThread(publicKey: KeyObject): RequestHandler {
   };
 }
 
-async function buildApp(start: AppStartMessage): Promise<{ app: Express; gate: JwtGate | null }> {
+interface BuiltApp {
+  app: Express;
+  gate: JwtGate | null;
+  startup: AppStartup | null;
+}
+
+async function buildApp(start: AppStartMessage): Promise<BuiltApp> {
   const app = express();
   const privateKey = createPrivateKey(start.selfPrivateKeyPem);
   if (start.mode === 'bare') {
     app.get('/api/v1/tables', listTables);
-    return { app, gate: null };
+    return { app, gate: null, startup: null };
   }
   if (start.mode === 'noop') {
     app.use(function passThrough(_req, _res, next) {
       next();
     });
     app.get('/api/v1/tables', listTables);
-    return { app, gate: null };
+    return { app, gate: null, startup: null };
   }
   if (start.mode === 'rsa-floor' || start.mode === 'rsa-floor-async') {
     const publicKey = createPublicKey(privateKey);
     app.use(start.mode === 'rsa-floor' ? rsaVerifyOnly(publicKey) : rsaVerifyOffThread(publicKey));
     app.get('/api/v1/tables', listTables);
-    return { app, gate: null };
+    return { app, gate: null, startup: null };
   }
   if (start.mode === 'peer') {
     const app = await buildPeerApp(
@@ -82,8 +89,9 @@ async function buildApp(start: AppStartMessage): Promise<{ app: Express; gate: J
       { jwksUri: start.jwksUri, issuer: SSO_ISSUER, audience: SSO_AUDIENCE },
       listTables,
     );
-    return { app, gate: null };
+    return { app, gate: null, startup: null };
   }
+  const gateStartedAt = Date.now();
   const gate = await createJwtGate(
     {
       jwtTokenConfiguration: { jwtissuer: SELF_ISSUER, keyId: start.selfKid },
@@ -100,14 +108,17 @@ async function buildApp(start: AppStartMessage): Promise<{ app: Express; gate: J
         jwks: { cooldownSeconds: start.cooldownSeconds },
       },
       // The real bot registry over the chosen store: the per-request bot check is the shipped one.
-      database: { url: start.store === 'sqlite' ? `sqlite:${sqliteFile()}` : 'memory:' },
+      database: {
+        url: start.store === 'sqlite' ? `sqlite:${start.sqlitePath ?? sqliteFile()}` : 'memory:',
+      },
     },
     { keySet: keySetFromPrivateKey(privateKey, start.selfKid) },
   );
+  const startup: AppStartup = { gateStartedAt, gateReadyAt: Date.now() };
   app.use(gate.authenticate);
   app.get('/api/v1/tables', listTables);
   app.use(gate.errorHandler);
-  return { app, gate };
+  return { app, gate, startup };
 }
 
 /** A fresh SQLite file for this app process, removed when it exits. */
@@ -124,6 +135,39 @@ async function createBotTokens(gate: JwtGate, count: number): Promise<string[]> 
     const name = `bench-bot-${i}`;
     await gate.bots.createBot({ name }, 'bench');
     tokens.push((await gate.bots.generateToken(name, '1', 'bench')).JWTToken);
+  }
+  return tokens;
+}
+
+/**
+ * Issues one personal access token to each of `count` people, as each would on the Settings page
+ * (`PUT /api/v1/users/security/token`): through the gate's service, so the store holds it and the
+ * registry knows it live.
+ */
+async function createPersonalTokens(gate: JwtGate, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `bench-person-${i}`;
+    const person: Principal = {
+      name,
+      email: `${name}@open-metadata.org`,
+      isBot: false,
+      isAdmin: false,
+      tokenType: 'OM_USER',
+      issuer: SELF_ISSUER,
+      subject: name,
+      source: 'self',
+      tokenId: null,
+      scopes: [],
+      expiresAt: null,
+      claims: {},
+    };
+    const generated = await gate.personalTokens.generate(
+      person,
+      { tokenName: 'bench script', JWTTokenExpiry: '1' },
+      name,
+    );
+    tokens.push(generated.JWTToken);
   }
   return tokens;
 }
@@ -145,8 +189,13 @@ async function main(): Promise<void> {
       if (message.type === 'start') resolve(message);
     });
   });
-  const { app, gate } = await buildApp(start);
-  const botTokens = gate ? await createBotTokens(gate, start.bots) : [];
+  const { app, gate, startup } = await buildApp(start);
+  const issuedTokens = gate
+    ? [
+        ...(await createBotTokens(gate, start.bots)),
+        ...(await createPersonalTokens(gate, start.personalTokens)),
+      ]
+    : [];
   const server = http.createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 
@@ -171,6 +220,20 @@ async function main(): Promise<void> {
         cacheMaxEntries: gate ? gate.config.verificationConfiguration.cache.maxEntries : null,
       };
       send({ type: 'stats', ...stats });
+    } else if (message.type === 'memory') {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      // Twice: the first collection's finalizers may free more on the second.
+      gc?.();
+      gc?.();
+      const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+      send({
+        type: 'memory',
+        rssBytes: rss,
+        heapUsedBytes: heapUsed,
+        heapTotalBytes: heapTotal,
+        externalBytes: external,
+        collected: gc !== undefined,
+      });
     }
   });
   // The runner is gone (finished, crashed or interrupted): never linger as an orphan.
@@ -180,7 +243,7 @@ async function main(): Promise<void> {
     server.close();
     void (gate?.close() ?? Promise.resolve()).finally(() => process.exit(0));
   });
-  send({ type: 'ready', port: (server.address() as AddressInfo).port, botTokens });
+  send({ type: 'ready', port: (server.address() as AddressInfo).port, issuedTokens, startup });
 }
 
 main().catch((err: unknown) => {

@@ -24,7 +24,7 @@ const DISTINCT = 5000;
 const CALLS = 40_000;
 
 const keys = generateBenchKeys();
-const tokens = mintOwnTokens(keys, DISTINCT, 'PERSONAL_ACCESS');
+const tokens = mintOwnTokens(keys, DISTINCT, 'OM_USER');
 const ssoTokens = signSsoTokens(keys, DISTINCT);
 const jwks = await startBenchJwksServer(ssoJwks(keys));
 const gate = await createJwtGate(

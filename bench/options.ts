@@ -33,6 +33,11 @@ export interface BenchOptions {
   floodSeconds: number;
   /** `verificationConfiguration.jwks.cooldownSeconds` of the flood's app. Default 1. `BENCH_FLOOD_COOLDOWN`. */
   floodCooldownSeconds: number;
+  /**
+   * Live personal tokens in the SQLite store of the memory and start-up measurement (10 per person).
+   * Default 100,000. `BENCH_PERSONAL_TOKENS`.
+   */
+  personalScaleTokens: number;
   /** Also measure the peer libraries (`peer-*` scenarios). Default false. `--peers`, `BENCH_PEERS=1`. */
   peers: boolean;
   /** Only these scenarios (comma-separated names, `peers` for all peer scenarios); default all. `BENCH_ONLY`. */
@@ -54,6 +59,7 @@ const NUMERIC = {
   floodRequests: ['flood-requests', 'BENCH_FLOOD_REQUESTS', 2_000],
   floodSeconds: ['flood-seconds', 'BENCH_FLOOD_SECONDS', 4],
   floodCooldownSeconds: ['flood-cooldown', 'BENCH_FLOOD_COOLDOWN', 1],
+  personalScaleTokens: ['personal-tokens', 'BENCH_PERSONAL_TOKENS', 100_000],
 } as const satisfies Record<string, readonly [string, string, number]>;
 
 export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
@@ -84,6 +90,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     distinctTokens: Math.round(numbers.distinctTokens),
     cacheMaxEntries: Math.round(numbers.cacheMaxEntries),
     floodRequests: Math.round(numbers.floodRequests),
+    personalScaleTokens: Math.round(numbers.personalScaleTokens),
     warmupSeconds: Math.min(numbers.warmupSeconds, numbers.durationSeconds),
     sliceSeconds: Math.min(numbers.sliceSeconds, numbers.durationSeconds),
     only: only

@@ -38,16 +38,47 @@ export interface AppStartMessage {
    */
   bots: number;
   /**
+   * People to whom the gate issues one personal access token each (`gate.personalTokens.generate`),
+   * sent back in `ready` after the bots' tokens. Like bot tokens, only the issuing store makes them live.
+   */
+  personalTokens: number;
+  /**
    * The gate's bot store: `memory:`, or a fresh SQLite file (each bot-token check then reads
    * SQLite's `data_version`, so another process's revocation applies on the next request).
    */
   store: 'memory' | 'sqlite';
+  /** With `store: 'sqlite'`: this existing file instead of a fresh one (left in place at exit). */
+  sqlitePath?: string;
   /** `peer` mode: which library guards the route. */
   peer?: PeerName;
 }
 
-/** Runner → child. `reset` starts a measured window; `stats` ends it and asks for the numbers. */
-export type RunnerMessage = AppStartMessage | { type: 'reset' } | { type: 'stats' };
+/**
+ * Runner → child. `reset` starts a measured window; `stats` ends it and asks for the numbers;
+ * `memory` asks for the heap and RSS now, after a full garbage collection when Node runs with
+ * `--expose-gc`.
+ */
+export type RunnerMessage = AppStartMessage | { type: 'reset' } | { type: 'stats' } | { type: 'memory' };
+
+/** The child's memory when asked (`process.memoryUsage()`), bytes. */
+export interface AppMemory {
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** V8's committed heap: above `heapUsedBytes` by what a collection freed but kept. */
+  heapTotalBytes: number;
+  /** Memory of C++ objects bound to JavaScript ones (native buffers, better-sqlite3's). */
+  externalBytes: number;
+  /** Whether a full collection ran first (`--expose-gc`). */
+  collected: boolean;
+}
+
+/** When the child built the gate, epoch ms (`null` for apps without one). */
+export interface AppStartup {
+  /** Right before `createJwtGate`. */
+  gateStartedAt: number;
+  /** When `createJwtGate` resolved (store opened, registry loaded, keys fetched). */
+  gateReadyAt: number;
+}
 
 /** The child's numbers for the window since the last `reset`. */
 export interface AppStats {
@@ -63,6 +94,7 @@ export interface AppStats {
 
 /** Child → runner. */
 export type AppMessage =
-  | { type: 'ready'; port: number; botTokens: string[] }
+  | { type: 'ready'; port: number; issuedTokens: string[]; startup: AppStartup | null }
   | ({ type: 'stats' } & AppStats)
+  | ({ type: 'memory' } & AppMemory)
   | { type: 'error'; message: string };

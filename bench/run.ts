@@ -9,7 +9,7 @@
  * the two in short slices, in Thue–Morse order (bare first, then the scenario; then the scenario
  * first; …), with the same Authorization headers, and the ratio is pooled over all the slice pairs
  * of all rounds, with a 95 % bootstrap interval. Scenarios are interleaved in rounds. Then the
- * unknown-kid flood. Prints a table and PASS/FAIL per target and writes bench/results/latest.json;
+ * unknown-kid flood, then memory and start-up at 100,000 live personal tokens (personal-tokens.ts). Prints a table and PASS/FAIL per target and writes bench/results/latest.json;
  * a missed target does not change the exit code.
  *
  *   npm run bench
@@ -40,7 +40,13 @@ import {
   median,
   summarize,
 } from './report.js';
-import { FLOOD, type Scenario, defineScenarios, selectScenarios } from './scenarios.js';
+import {
+  type PersonalScaleResult,
+  formatPersonalScale,
+  measurePersonalScale,
+  personalScaleTargets,
+} from './personal-tokens.js';
+import { FLOOD, PERSONAL_SCALE, type Scenario, defineScenarios, selectScenarios } from './scenarios.js';
 import {
   SELF_KID,
   generateBenchKeys,
@@ -76,11 +82,12 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const entry = await prepareAppEntry(options.loader, BUILD_DIR);
   const keys = generateBenchKeys();
-  const own = mintOwnTokens(keys, options.distinctTokens, 'PERSONAL_ACCESS');
+  // User tokens: personal access tokens are checked against the store, like bot tokens.
+  const own = mintOwnTokens(keys, options.distinctTokens, 'OM_USER');
   const sso = signSsoTokens(keys, options.distinctTokens);
   const junk = signUnknownKidTokens(keys, options.floodRequests);
   console.log(
-    `app server (${entry.loader}), keys and ${2 * options.distinctTokens + options.floodRequests} tokens ready in ${Date.now() - t} ms (bot tokens: created by each app process in its own bot store)`,
+    `app server (${entry.loader}), keys and ${2 * options.distinctTokens + options.floodRequests} tokens ready in ${Date.now() - t} ms (bot and personal access tokens: issued by each app process from its own store)`,
   );
 
   const jwks = await startBenchJwksServer(ssoJwks(keys));
@@ -91,6 +98,7 @@ async function main(): Promise<void> {
     engine: 'direct' | 'passport' = 'direct',
     offloadSignatures = true,
     store: 'memory' | 'sqlite' = 'memory',
+    personalTokens = 0,
   ): AppStartMessage => ({
     type: 'start',
     mode,
@@ -102,12 +110,14 @@ async function main(): Promise<void> {
     offloadSignatures,
     cooldownSeconds,
     bots,
+    personalTokens,
     store,
   });
 
   const all = defineScenarios({ own, sso }, options);
   const scenarios = selectScenarios(all, options.only, options.peers);
   const withFlood = options.only === null || options.only.includes(FLOOD);
+  const withPersonalScale = options.only === null || options.only.includes(PERSONAL_SCALE);
 
   // The load generator runs in this process: warm it up (its JIT, its buffers) before anything is
   // measured, or the first scenario of round 1 is driven by a colder client than the rest.
@@ -146,6 +156,7 @@ async function main(): Promise<void> {
               scenario.engine,
               scenario.offloadSignatures,
               scenario.store,
+              'personal' in scenario.tokens ? scenario.tokens.personal : 0,
             ),
             ...(scenario.peer ? { peer: scenario.peer } : {}),
           },
@@ -176,6 +187,18 @@ async function main(): Promise<void> {
       () => jwks.fetches,
     );
   }
+  let personalScale: PersonalScaleResult | null = null;
+  if (withPersonalScale) {
+    console.log(
+      `live personal tokens: memory and start-up at ${options.personalScaleTokens.toLocaleString('en')} on SQLite, against one (${options.rounds} processes each)`,
+    );
+    personalScale = await measurePersonalScale(
+      options,
+      entry,
+      startMessage('gate', LOAD_COOLDOWN_SECONDS),
+      keys,
+    );
+  }
   await jwks.close();
 
   // Bare Express's row comes with every run, whether or not --only named it.
@@ -183,7 +206,10 @@ async function main(): Promise<void> {
     [...all.filter((s) => s.mode === 'bare' && !scenarios.includes(s)), ...scenarios],
     runs,
   );
-  const targets = evaluateTargets(scenarios, summaries, runs, flood, options);
+  const targets = [
+    ...evaluateTargets(scenarios, summaries, runs, flood, options),
+    ...(personalScale === null ? [] : personalScaleTargets(personalScale)),
+  ];
   console.log('');
   for (const s of summaries) console.log(`${s.name.padEnd(15)} ${s.description}`);
   console.log('');
@@ -195,6 +221,7 @@ async function main(): Promise<void> {
       .join(' ')}.`,
   );
   if (flood !== null) console.log(`\n${formatFlood(flood)}`);
+  if (personalScale !== null) console.log(`\n${formatPersonalScale(personalScale)}`);
   console.log(`\n${formatTargets(targets)}`);
 
   const file = `${RESULTS_DIR}latest.json`;
@@ -208,7 +235,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(
     file,
-    `${JSON.stringify({ startedAt, machine, options, summaries, flood, targets, runs }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt, machine, options, summaries, flood, personalScale, targets, runs }, null, 2)}\n`,
   );
   console.log(`\nresults: ${file}`);
 }
@@ -243,7 +270,7 @@ async function runPaired(
 ): Promise<RunRecord> {
   const app = await AppProcess.start(start, { entry, ...profileOption(options) });
   try {
-    const tokens = 'bots' in scenario.tokens ? app.botTokens : scenario.tokens;
+    const tokens = Array.isArray(scenario.tokens) ? scenario.tokens : app.issuedTokens;
     // Each side goes on through the tokens from its warm-up to its last slice.
     const rotation = { app: new TokenRotation(tokens), bare: new TokenRotation(tokens) };
     const { connections } = options;

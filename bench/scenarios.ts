@@ -13,9 +13,10 @@ import type { ScenarioDef } from './report.js';
 export interface Scenario extends ScenarioDef {
   /**
    * Rotated per request (one token: the same one every time). `{bots: n}`: the app process creates
-   * n bots and their tokens, since only its own bot registry knows which tokens are current.
+   * n bots and their tokens, since only its own bot registry knows which tokens are current;
+   * `{personal: n}`: it issues n people one personal access token each, for the same reason.
    */
-  tokens: readonly string[] | { bots: number };
+  tokens: readonly string[] | { bots: number } | { personal: number };
 }
 
 /** Tokens minted before the load (see tokens.ts). */
@@ -26,6 +27,8 @@ export interface BenchTokens {
 
 /** Name of the unknown-kid flood in `--only`. */
 export const FLOOD = 'flood';
+/** Name of the memory and start-up measurement at many live personal tokens in `--only`. */
+export const PERSONAL_SCALE = 'personal-scale';
 /** Name of all peer scenarios in `--only`. */
 export const PEER_GROUP = 'peers';
 
@@ -66,7 +69,7 @@ export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Sce
       mode: 'gate',
       minRatio: 0.95,
       tokens: tokens.own.slice(0, 1),
-      description: 'one of our own PERSONAL_ACCESS tokens on every request',
+      description: 'one of our own OM_USER tokens on every request (a user token: no registry check)',
     },
     {
       name: 'distinct',
@@ -74,7 +77,7 @@ export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Sce
       minRatio: 0.75,
       floor: 'rsa-floor-async',
       tokens: tokens.own,
-      description: `${n} distinct own PERSONAL_ACCESS tokens in rotation; ${miss}`,
+      description: `${n} distinct own OM_USER tokens in rotation; ${miss}`,
     },
     {
       name: 'distinct-inline',
@@ -125,6 +128,15 @@ export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Sce
         "the bot row on a SQLite store: each check first reads data_version (other processes' revocations apply at once)",
     },
     {
+      name: 'personal',
+      mode: 'gate',
+      minRatio: 0.95,
+      store: 'sqlite',
+      tokens: { personal: 1 },
+      description:
+        "one personal access token issued by the gate (gate.personalTokens.generate), SQLite store, on every request: data_version read + the registry's live-token lookup each time",
+    },
+    {
       name: 'bot-distinct',
       mode: 'gate',
       minRatio: 0.75,
@@ -163,7 +175,7 @@ export function selectScenarios(
   peers = false,
 ): Scenario[] {
   if (only === null) return all.filter((s) => peers || s.mode !== 'peer');
-  const groups = [FLOOD, PEER_GROUP];
+  const groups = [FLOOD, PERSONAL_SCALE, PEER_GROUP];
   const unknown = only.filter((name) => !groups.includes(name) && !all.some((s) => s.name === name));
   if (unknown.length > 0) {
     throw new Error(

@@ -51,12 +51,12 @@ export function ssoJwks(keys: BenchKeys): { keys: Record<string, unknown>[] } {
 
 /**
  * `count` tokens of ours, each for a different subject (so each is a different string). Not for
- * `BOT` tokens: those count only once the gate's bot store has issued them.
+ * `BOT` or `PERSONAL_ACCESS` tokens: those count only once the gate's store has issued them.
  */
 export function mintOwnTokens(
   keys: BenchKeys,
   count: number,
-  tokenType: Exclude<TokenType, 'BOT'>,
+  tokenType: Exclude<TokenType, 'BOT' | 'PERSONAL_ACCESS'>,
 ): string[] {
   const key = keySetFromPrivateKey(keys.self.privateKey, SELF_KID).signing;
   const now = Date.now();
