@@ -3,29 +3,19 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { BotService, type BotView } from '../bots/bot-service.js';
 import { loadOrCreateDpopKey } from '../client/dpop-key.js';
-import { loadConfig } from '../config/load-config.js';
 import { jwkThumbprint, type ThumbprintJwk } from '../dpop/jwk-thumbprint.js';
-import type { ResolvedConfig } from '../config/types.js';
-import { loadKeySet } from '../keys/load-key-set.js';
-import { openStore } from '../store/open-store.js';
 import { EXPIRY_CHOICES } from '../tokens/expiry.js';
-import { mintToken } from '../tokens/mint-token.js';
 import type { CliIo } from './cli-io.js';
-
-/** The configuration file used when neither `--config` nor `JWT_GATE_CONFIG` names one. */
-export const DEFAULT_CONFIG_PATH = 'example-app/conf/jwt-gate.yaml';
-
-/** Recorded as the actor of every change made from the command line. */
-export const CLI_ACTOR = 'cli';
-
-interface ConfigOptions {
-  config?: string;
-}
-
-/** Collects a repeated option (`--scope a --scope b`) into a list. */
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
+import {
+  CLI_ACTOR,
+  type ConfigOptions,
+  collect,
+  iso,
+  lazyMinter,
+  textTable,
+  withConfig,
+  withStore,
+} from './cli-helpers.js';
 
 /**
  * Registers `bots list|create|delete|scopes|dpop|token|revoke`. They open the store and (for `token`) the
@@ -188,58 +178,17 @@ export function registerBotsCommands(program: Command, io: CliIo): void {
     );
 }
 
-function withConfig(command: Command): Command {
-  return command.option(
-    '--config <file>',
-    `jwt-gate YAML configuration (default: $JWT_GATE_CONFIG, else ${DEFAULT_CONFIG_PATH})`,
-  );
-}
-
 /** Opens the configured store, runs `use` with a bot service on it, closes the store. */
 async function withBots(options: ConfigOptions, use: (service: BotService) => Promise<void>): Promise<void> {
-  try {
-    const config = loadConfig({ path: options.config ?? process.env.JWT_GATE_CONFIG ?? DEFAULT_CONFIG_PATH });
-    const store = openStore(config.database.url, { baseDir: config.baseDir });
-    try {
-      await store.init();
-      const service = new BotService({
-        store,
-        mintToken: lazyMinter(config),
-        principalDomain: config.authorizerConfiguration.principalDomain,
-      });
-      await service.ensureBots(config.botConfiguration.defaultBots, config.botConfiguration.defaultBotScopes);
-      await use(service);
-    } finally {
-      await store.close();
-    }
-  } catch (error) {
-    // `main` prints the message as the one line on stderr; multi-problem config errors included.
-    throw new Error(oneLine(error), { cause: error });
-  }
-}
-
-type MintFn = ConstructorParameters<typeof BotService>[0]['mintToken'];
-
-/** Signs with the configured key, loaded on first use: only `token` needs (and checks) the key. */
-export function lazyMinter(config: ResolvedConfig): MintFn {
-  let mint: MintFn | undefined;
-  return (claims, nowMs) => {
-    mint ??= minterOf(config);
-    return mint(claims, nowMs);
-  };
-}
-
-function minterOf(config: ResolvedConfig): MintFn {
-  const keySet = loadKeySet(config.jwtTokenConfiguration, {
-    baseDir: config.baseDir,
-    provenance: config.provenance,
+  await withStore(options, async (store, config) => {
+    const service = new BotService({
+      store,
+      mintToken: lazyMinter(config),
+      principalDomain: config.authorizerConfiguration.principalDomain,
+    });
+    await service.ensureBots(config.botConfiguration.defaultBots, config.botConfiguration.defaultBotScopes);
+    await use(service);
   });
-  const issuer = {
-    issuer: config.jwtTokenConfiguration.jwtissuer,
-    audience: config.jwtTokenConfiguration.audience,
-    key: keySet.signing,
-  };
-  return (claims, nowMs) => mintToken(issuer, claims, nowMs);
 }
 
 /**
@@ -271,11 +220,6 @@ function keyFileThumbprint(path: string): string {
   }
 }
 
-function oneLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\s*\n\s*/g, '; ');
-}
-
 function table(bots: BotView[]): string {
   if (bots.length === 0) return 'No bots.\n';
   const rows = [
@@ -289,21 +233,7 @@ function table(bots: BotView[]): string {
       bot.token === null ? '-' : bot.token.scopes.join(' ') || '(none)',
     ]),
   ];
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  return (
-    rows
-      .map((row) =>
-        row
-          .map((cell, col) => cell.padEnd(widths[col]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return textTable(rows);
 }
 
 function allowedLine(scopes: readonly string[]): string {

@@ -1,28 +1,26 @@
 /** `jwt-gate tokens …`: people's personal access tokens, directly in the configured store. */
 import { Option, type Command } from 'commander';
 import { PersonalTokenService, type PersonalTokenView } from '../bots/personal-token-service.js';
-import { loadConfig } from '../config/load-config.js';
-import { openStore } from '../store/open-store.js';
 import { EXPIRY_CHOICES } from '../tokens/expiry.js';
 import type { Principal } from '../verify/principal.js';
 import { asciiLower } from '../verify/resolve-principal.js';
-import { CLI_ACTOR, DEFAULT_CONFIG_PATH, lazyMinter } from './bots-command.js';
 import type { CliIo } from './cli-io.js';
-
-interface ConfigOptions {
-  config?: string;
-}
+import {
+  CLI_ACTOR,
+  type ConfigOptions,
+  collect,
+  iso,
+  lazyMinter,
+  textTable,
+  withConfig,
+  withStore,
+} from './cli-helpers.js';
 
 interface CreateOptions extends ConfigOptions {
   name: string;
   expiry: string;
   scope?: string[];
   email?: string;
-}
-
-/** Collects a repeated option (`--scope a --scope b`) into a list. */
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 /**
@@ -115,36 +113,18 @@ function operatorMinted(name: string, email: string | null, scopes: readonly str
   };
 }
 
-function withConfig(command: Command): Command {
-  return command.option(
-    '--config <file>',
-    `jwt-gate YAML configuration (default: $JWT_GATE_CONFIG, else ${DEFAULT_CONFIG_PATH})`,
-  );
-}
-
 /** Opens the configured store, runs `use` with a personal-token service on it, closes the store. */
-async function withTokens(
+function withTokens(
   options: ConfigOptions,
   use: (service: PersonalTokenService, maxTokensPerUser: number) => Promise<void>,
 ): Promise<void> {
-  try {
-    const config = loadConfig({ path: options.config ?? process.env.JWT_GATE_CONFIG ?? DEFAULT_CONFIG_PATH });
-    const store = openStore(config.database.url, { baseDir: config.baseDir });
-    try {
-      await store.init();
-      const { maxTokensPerUser } = config.personalTokenConfiguration;
-      await use(
-        new PersonalTokenService({ store, mintToken: lazyMinter(config), maxTokensPerUser }),
-        maxTokensPerUser,
-      );
-    } finally {
-      await store.close();
-    }
-  } catch (error) {
-    // `main` prints the message as the one line on stderr; multi-problem config errors included.
-    const message = error instanceof Error ? error.message : String(error);
-    throw new Error(message.replace(/\s*\n\s*/g, '; '), { cause: error });
-  }
+  return withStore(options, async (store, config) => {
+    const { maxTokensPerUser } = config.personalTokenConfiguration;
+    await use(
+      new PersonalTokenService({ store, mintToken: lazyMinter(config), maxTokensPerUser }),
+      maxTokensPerUser,
+    );
+  });
 }
 
 function table(userName: string, tokens: PersonalTokenView[]): string {
@@ -162,19 +142,5 @@ function table(userName: string, tokens: PersonalTokenView[]): string {
       token.scopes.join(' ') || '(none)',
     ]),
   ];
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  return (
-    rows
-      .map((row) =>
-        row
-          .map((cell, col) => cell.padEnd(widths[col]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return textTable(rows);
 }
