@@ -2,7 +2,8 @@
  * The Settings → Bots page in a real headless Chromium against the real example app, its real
  * development SSO (oidc-provider) and the real bot API: an admin signs in with authorization code
  * + PKCE, generates, regenerates and revokes a token for `ingestion-bot` (each checked against the
- * protected API from Node), creates and deletes a bot, and a non-admin is shown "Admins only" (and
+ * protected API from Node), binds one to a client key (DPoP) and makes a bot require that, creates
+ * and deletes a bot, and a non-admin is shown "Admins only" (and
  * their own "My access tokens", tested in personal-tokens-page.test.ts). The
  * layout is checked at 1280 px and on a 420 px phone, and the tab's icon never hits authentication.
  */
@@ -14,6 +15,7 @@ import express, { type RequestHandler } from 'express';
 import type { Locator, Page } from 'playwright-core';
 import request from 'supertest';
 import { startExample, type RunningExample } from '../example-app/start.js';
+import { loadOrCreateDpopKey } from '../lib/client/dpop-key.js';
 import { ConfigError } from '../lib/errors.js';
 import { createBotsPageRouter } from '../lib/http/bots-page/index.js';
 import { assertText, byTestId, payloadOf, signInAtSso, waitForNewToken } from './support/bots-page.js';
@@ -323,6 +325,78 @@ describe('Settings → Bots page (headless Chromium)', function () {
     const both = await waitForNewToken(page, token);
     assert.equal(payloadOf(both).scope, 'tables:read tables:write');
     await assertText(row.getByTestId('bot-scopes'), 'tables:write');
+  });
+
+  it('binds a token to a client key (DPoP) by its thumbprint, and shows the token as bound', async function () {
+    const { jkt } = loadOrCreateDpopKey(path.join(keysDir, 'dpop-key.json'));
+    const row = botRow(page, 'ingestion-bot');
+    assert.equal(await row.getByTestId('token-dpop').count(), 0, 'its current token is unbound');
+    await row.getByTestId('dpop-bind').locator('summary').click();
+    await row.getByTestId('dpop-jkt').fill(jkt);
+    const previous = await byTestId(page, 'new-token').inputValue();
+    await row.getByTestId('generate-token').click();
+    await byTestId(page, 'confirm-ok').click(); // it replaces the current token
+    const token = await waitForNewToken(page, previous);
+    assert.deepEqual(payloadOf(token).cnf, { jkt });
+    await row.getByTestId('token-dpop').waitFor();
+    assert.match((await row.getByTestId('token-dpop').getAttribute('title'))!, new RegExp(jkt));
+    assert.equal(await row.getByTestId('dpop-jkt').inputValue(), jkt, 'the thumbprint survives the redraw');
+
+    await page.screenshot({ path: path.join(ARTIFACTS, 'bots-page-dpop.png'), fullPage: true });
+    // The opened field fits a phone's width too.
+    await page.setViewportSize({ width: 420, height: 900 });
+    try {
+      const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'bots-page-dpop-420.png'), fullPage: true });
+      assert.ok(widths[0]! <= widths[1]!, `no sideways scrolling: ${widths.join(' > ')}`);
+    } finally {
+      await page.setViewportSize(DESKTOP_VIEWPORT);
+    }
+  });
+
+  it('makes a bot require DPoP (at creation, or after a confirmation that revokes an unbound token)', async function () {
+    await byTestId(page, 'create-name').fill('dpop-page-bot');
+    await byTestId(page, 'create-require-dpop').check();
+    await byTestId(page, 'create-bot').click();
+    const row = botRow(page, 'dpop-page-bot');
+    await row.getByTestId('bot-requires-dpop').waitFor();
+    assert.equal(await row.getByTestId('require-dpop').isChecked(), true);
+    assert.equal(await row.getByTestId('dpop-jkt').getAttribute('required'), '', 'the form says so');
+    await row.getByTestId('require-dpop').uncheck(); // off: no confirmation
+    await row.getByTestId('bot-requires-dpop').waitFor({ state: 'detached' });
+
+    const previous = await byTestId(page, 'new-token').inputValue();
+    await row.getByTestId('generate-token').click();
+    const unbound = await waitForNewToken(page, previous);
+    assert.equal(payloadOf(unbound).cnf, undefined);
+    await assertText(row.getByTestId('bot-token'), `…${unbound.slice(-4)}`);
+
+    await row.getByTestId('require-dpop').check();
+    assert.match(await byTestId(page, 'confirm-message').innerText(), /not bound .*revoked/);
+    await byTestId(page, 'confirm-cancel').click();
+    assert.equal(await row.getByTestId('require-dpop').isChecked(), false, 'cancel leaves it off');
+    await row.getByTestId('require-dpop').check();
+    await byTestId(page, 'confirm-ok').click();
+    await row.getByTestId('bot-requires-dpop').waitFor();
+    await assertText(row.getByTestId('bot-token'), 'No token');
+    assert.equal(await byTestId(page, 'new-token-panel').isHidden(), true, 'the revoked token is not shown');
+
+    // Without a thumbprint the form refuses before sending, and says what to do.
+    await row.getByTestId('generate-token').click();
+    await assertText(byTestId(page, 'error'), /dpop-page-bot requires DPoP: enter the thumbprint/);
+    assert.equal(
+      await row.getByTestId('dpop-jkt').evaluate((input) => input === document.activeElement),
+      true,
+    );
+    // A malformed one: the API's 400 message.
+    await row.getByTestId('dpop-jkt').fill('not-a-thumbprint');
+    await row.getByTestId('generate-token').click();
+    await assertText(byTestId(page, 'error'), /dpopJkt must be .*43 base64url characters/);
+    assert.equal(await byTestId(page, 'new-token-panel').isHidden(), true);
+
+    await row.getByTestId('delete-bot').click();
+    await byTestId(page, 'confirm-ok').click();
+    await row.waitFor({ state: 'detached' });
   });
 
   it("creates a bot (showing the API's 400 and 409 messages) and deletes it after a confirmation", async function () {

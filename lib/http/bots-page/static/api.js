@@ -38,12 +38,15 @@ export function createApi(apiBase, getIdToken) {
     listBots: async () => (await request('GET', '/bots')).data ?? [],
     createBot: (fields) => request('POST', '/bots', fields),
     deleteBot: (name) => request('DELETE', bot(name)),
+    /** Answers the bot; turning it on revokes the bot's current token if that one is unbound. */
+    setRequireDpop: (name, requireDpop) => request('PATCH', bot(name), { requireDpop }),
     /**
      * Answers `{JWTToken, JWTTokenExpiry, JWTTokenExpiresAt}`; replaces the bot's token. `scopes`:
-     * among the bot's allowed scopes; `undefined` lets the server give all of them.
+     * among the bot's allowed scopes; `undefined` lets the server give all of them. `dpopJkt`: the
+     * RFC 7638 thumbprint of the client key to bind the token to (`cnf.jkt`); `undefined` = unbound.
      */
-    generateToken: (name, expiry, scopes) =>
-      request('PUT', `${bot(name)}/token`, { JWTTokenExpiry: expiry, scopes }),
+    generateToken: (name, expiry, scopes, dpopJkt) =>
+      request('PUT', `${bot(name)}/token`, { JWTTokenExpiry: expiry, scopes, dpopJkt }),
     revokeToken: (name) => request('DELETE', `${bot(name)}/token`),
 
     // The signed-in person's own personal access tokens.

@@ -2,6 +2,7 @@
 // "Create bot" form.
 import { ApiError } from './api.js';
 import { byTestId, confirmAction, dateCell, dateTime, formatRelative, h, setMessage, show } from './dom.js';
+import { boundTokenBadge, dpopBinding, requireDpopToggle, requiresDpopBadge } from './dpop-controls.js';
 import { DEFAULT_EXPIRY, expirySelect } from './expiry.js';
 import { chosenScopes, scopeChips, scopeChoices } from './scope-choices.js';
 import { createTokenPanel } from './token-panel.js';
@@ -29,6 +30,8 @@ export function createBotsView({ api, notify, fail }) {
   const chosenExpiry = new Map();
   /** The scopes left unticked in each bot's row (all of its allowed scopes are ticked at first). */
   const uncheckedScopes = new Map();
+  /** Each bot's "Bind to a client key (DPoP)" field: what was typed, and whether it is open. */
+  const dpopState = new Map();
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
@@ -58,6 +61,8 @@ export function createBotsView({ api, notify, fail }) {
       label: `Scopes of the new token for ${bot.name}`,
       unchecked: uncheckedScopes.get(bot.name),
     });
+    if (!dpopState.has(bot.name)) dpopState.set(bot.name, { value: '', open: false });
+    const binding = dpopBinding(bot, dpopState.get(bot.name));
 
     const row = h(
       'tr',
@@ -67,6 +72,7 @@ export function createBotsView({ api, notify, fail }) {
         { class: 'bot' },
         h('span', { class: 'display-name', testid: 'bot-display-name' }, bot.displayName || bot.name),
         h('code', { class: 'name', testid: 'bot-name' }, bot.name),
+        requiresDpopBadge(bot),
       ),
       h(
         'td',
@@ -78,7 +84,12 @@ export function createBotsView({ api, notify, fail }) {
         { class: 'token', testid: 'bot-token' },
         token === null
           ? h('span', { class: 'muted' }, 'No token')
-          : h('code', { class: 'last4', title: 'Last 4 characters of the token' }, `…${token.last4}`),
+          : h(
+              'span',
+              {},
+              h('code', { class: 'last4', title: 'Last 4 characters of the token' }, `…${token.last4}`),
+              boundTokenBadge(token),
+            ),
       ),
       h(
         'td',
@@ -106,7 +117,7 @@ export function createBotsView({ api, notify, fail }) {
                 type: 'button',
                 class: 'button primary small',
                 testid: 'generate-token',
-                onclick: run(() => generateToken(bot, expiry.value, chosenScopes(choices))),
+                onclick: run(() => generateToken(bot, expiry.value, chosenScopes(choices), binding)),
               },
               token ? 'Regenerate' : 'Generate token',
             ),
@@ -136,6 +147,12 @@ export function createBotsView({ api, notify, fail }) {
               'Delete',
             ),
           ),
+          h(
+            'span',
+            { class: 'action-group dpop-group' },
+            requireDpopToggle(bot, (checkbox) => run(() => setRequireDpop(bot, checkbox))()),
+            binding.element,
+          ),
         ),
       ),
     );
@@ -145,7 +162,16 @@ export function createBotsView({ api, notify, fail }) {
     return row;
   }
 
-  async function generateToken(bot, expiry, scopes) {
+  async function generateToken(bot, expiry, scopes, binding) {
+    const dpopJkt = binding.thumbprint() || undefined;
+    if (bot.requireDpop && dpopJkt === undefined) {
+      binding.focus();
+      fail(
+        `${bot.name} requires DPoP: enter the thumbprint of the client's key under "Bind to a client key (DPoP)", ` +
+          'or turn "Require DPoP" off.',
+      );
+      return;
+    }
     if (bot.token) {
       const replace = await confirmAction({
         title: `Replace the token of ${bot.name}?`,
@@ -154,9 +180,11 @@ export function createBotsView({ api, notify, fail }) {
       });
       if (!replace) return;
     }
-    const minted = await api.generateToken(bot.name, expiry, scopes);
+    const minted = await api.generateToken(bot.name, expiry, scopes, dpopJkt);
     panel.show(minted, bot.name);
-    notify(`New token generated for ${bot.name}.`);
+    notify(
+      `New token generated for ${bot.name}${dpopJkt === undefined ? '' : ', bound to its client key (DPoP)'}.`,
+    );
     await refresh();
   }
 
@@ -173,6 +201,35 @@ export function createBotsView({ api, notify, fail }) {
     await refresh();
   }
 
+  /** Turning it on asks first: an unbound current token is revoked at once. */
+  async function setRequireDpop(bot, checkbox) {
+    const requireDpop = checkbox.checked;
+    if (requireDpop) {
+      const unbound = bot.token !== null && typeof bot.token.dpopJkt !== 'string';
+      const confirmed = await confirmAction({
+        title: `Require DPoP for ${bot.name}?`,
+        message:
+          (unbound
+            ? `Its current token (…${bot.token.last4}) is not bound to a client key: it is revoked now and stops working everywhere. `
+            : '') + 'From now on, only tokens bound to a client key (DPoP) can be generated for this bot.',
+        confirmLabel: unbound ? 'Require DPoP and revoke' : 'Require DPoP',
+      });
+      if (!confirmed) {
+        checkbox.checked = false;
+        return;
+      }
+    }
+    try {
+      await api.setRequireDpop(bot.name, requireDpop);
+    } catch (error) {
+      checkbox.checked = !requireDpop;
+      throw error;
+    }
+    if (requireDpop && panel.shows(bot.name)) panel.hide(); // an unbound token was just revoked
+    notify(`${bot.name} ${requireDpop ? 'now requires' : 'no longer requires'} DPoP-bound tokens.`);
+    await refresh();
+  }
+
   async function deleteBot(bot) {
     const remove = await confirmAction({
       title: `Delete ${bot.name}?`,
@@ -183,6 +240,7 @@ export function createBotsView({ api, notify, fail }) {
     await api.deleteBot(bot.name);
     chosenExpiry.delete(bot.name);
     uncheckedScopes.delete(bot.name);
+    dpopState.delete(bot.name);
     if (panel.shows(bot.name)) panel.hide();
     notify(`Bot ${bot.name} deleted.`);
     await refresh();
@@ -192,6 +250,7 @@ export function createBotsView({ api, notify, fail }) {
     const fields = Object.fromEntries(
       ['name', 'displayName', 'description'].map((key) => [key, form.elements.namedItem(key).value.trim()]),
     );
+    fields.requireDpop = form.elements.namedItem('requireDpop').checked;
     setMessage(createError, '');
     try {
       await api.createBot(fields);
