@@ -29,6 +29,8 @@ export type JwtGateErrorCode =
   | 'ERR_TOKEN_AUDIENCE_INVALID'
   | 'ERR_TOKEN_CLAIM_INVALID'
   | 'ERR_TOKEN_REVOKED'
+  | 'ERR_TOKEN_DPOP_REQUIRED'
+  | 'ERR_TOKEN_NOT_DPOP_BOUND'
   | 'ERR_PRINCIPAL_INVALID'
   // DPoP proof problems (401 invalid_dpop_proof / use_dpop_nonce, RFC 9449 §7.1, §8)
   | 'ERR_DPOP_PROOF_INVALID'
@@ -113,6 +115,11 @@ export class BearerError extends HttpError {
   resourceMetadata: string | undefined;
   /** The challenge's `scope` (RFC 6750 §3): for `insufficient_scope`, the scopes required. */
   scope: string | undefined;
+  /**
+   * When set, an error-free `DPoP realm="…", algs="…"` challenge follows the Bearer one (RFC 9449
+   * §7.1): the resource also takes DPoP-bound tokens, with proofs signed by these algorithms.
+   */
+  dpopAlgs: readonly string[] | undefined;
 
   constructor(
     status: number,
@@ -139,9 +146,19 @@ export class BearerError extends HttpError {
       params.push(`error="${this.error}"`, `error_description="${quote(this.description)}"`);
     }
     if (this.scope !== undefined) params.push(`scope="${quote(this.scope)}"`);
-    if (resourceMetadata !== undefined) params.push(`resource_metadata="${quote(resourceMetadata)}"`);
-    this.headers['WWW-Authenticate'] = `Bearer ${params.join(', ')}`;
+    const metadata = resourceMetadata === undefined ? '' : `, resource_metadata="${quote(resourceMetadata)}"`;
+    let header = `Bearer ${params.join(', ')}${metadata}`;
+    if (this.dpopAlgs !== undefined) {
+      header += `, DPoP realm="${quote(realm)}", algs="${quote(this.dpopAlgs.join(' '))}"${metadata}`;
+    }
+    this.headers['WWW-Authenticate'] = header;
     return this;
+  }
+
+  /** Adds the DPoP challenge (`algs`: the accepted proof algorithms) after the Bearer one. Returns `this`. */
+  setDpopChallenge(algs: readonly string[]): this {
+    this.dpopAlgs = algs;
+    return this.setRealm(this.realm);
   }
 }
 

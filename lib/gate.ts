@@ -21,9 +21,11 @@ import type { KeySet } from './keys/key-set.js';
 import { loadKeySet } from './keys/load-key-set.js';
 import { openStore } from './store/open-store.js';
 import type { BotStore } from './store/types.js';
+import type { DpopAlgorithm } from './dpop/verify-proof.js';
 import { mintToken, type MintClaims, type MintedToken } from './tokens/mint-token.js';
 import { NO_BOTS, type BotTokenGuard } from './verify/bot-token-guard.js';
 import { buildKeySources } from './verify/build-key-sources.js';
+import { DpopBinding } from './verify/dpop-binding.js';
 import type { Principal } from './verify/principal.js';
 import { createPrincipalPolicy } from './verify/resolve-principal.js';
 import { TokenVerifier } from './verify/verify-token.js';
@@ -174,6 +176,18 @@ export async function createJwtGate(
           onScopesChanged: (jti) => verifier.forgetTokenId(jti),
         });
   const botGuard = deps.bots ?? registry ?? NO_BOTS;
+  // DPoP (RFC 9449): replays are claimed in the store, so a proof counts once across instances.
+  const dpopConfig = config.dpopConfiguration;
+  const dpop = new DpopBinding({
+    algorithms: dpopConfig.algorithms as DpopAlgorithm[],
+    proofMaxAgeSeconds: dpopConfig.proofMaxAgeSeconds,
+    externalOrigin: dpopConfig.externalOrigin,
+    trustedProxies: dpopConfig.trustedProxies,
+    requireNonce: dpopConfig.requireNonce,
+    nonceSecret: dpopConfig.nonceSecret,
+    ...(store === null ? {} : { claimProof: (key, until, at) => store.claimDpopProof(key, until, at) }),
+    now,
+  });
   const verifier = new TokenVerifier(
     sources,
     {
@@ -182,6 +196,7 @@ export async function createJwtGate(
       clockToleranceSeconds: verification.clockToleranceSeconds,
       maxTokenBytes: verification.maxTokenBytes,
       now,
+      dpop,
     },
     cache,
     { engine: verification.engine, offloadSignatures: verification.offloadSignatures },
@@ -234,6 +249,7 @@ export async function createJwtGate(
     config.protectedResourceConfiguration,
     sources.all,
     keySet === null ? [] : config.botConfiguration.defaultBotScopes,
+    dpop.algorithms,
   );
   const resourceMetadata = protectedResource?.metadataUrl;
   const isPublic = createPublicPathMatcher([
@@ -252,7 +268,11 @@ export async function createJwtGate(
   // One exact-path lookup, not three routers: it runs in front of every protected request.
   // Status only for everyone; the details for a verified admin or the operator token.
   const healthAccess = { verifier, detailsToken: config.healthConfiguration.detailsToken };
-  const publicRoutes = [jwksRoute(keySet), authConfigRoute(auth), healthRoute(health, healthAccess)];
+  const publicRoutes = [
+    jwksRoute(keySet),
+    authConfigRoute(auth, { dpopAlgorithms: dpop.algorithms }),
+    healthRoute(health, healthAccess),
+  ];
   if (protectedResource !== null) publicRoutes.push(protectedResource.route);
   const publicRouter = servePublicRoutes(publicRoutes);
   const botsRouter = bots === null ? null : createBotsRouter(bots, { realm });
@@ -270,6 +290,7 @@ export async function createJwtGate(
       realm,
       resourceMetadata,
       anonymous: noAuth ? anonymousPrincipal(auth.defaultScopes) : null,
+      dpop,
     }),
     requireAdmin: requireAdmin(realm),
     errorHandler: createErrorHandler({ resourceMetadata }),

@@ -67,6 +67,7 @@ export {
   ApiError,
   BearerError,
   ConfigError,
+  DpopProofError,
   HttpError,
   InsufficientScopeError,
   InvalidRequestError,
@@ -78,4 +79,4 @@ export {
   conflict,
   notFound,
 } from './errors.js';
-export type { BearerErrorCode, JwtGateErrorCode } from './errors.js';
+export type { BearerErrorCode, DpopErrorCode, JwtGateErrorCode } from './errors.js';

@@ -82,6 +82,7 @@ const DEFAULT_BLOCKS = {
     externalOrigin: '',
     trustedProxies: [],
     requireNonce: false,
+    nonceSecret: '',
   },
   verificationConfiguration: {
     clockToleranceSeconds: 60,

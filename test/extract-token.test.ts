@@ -3,7 +3,11 @@ import { createServer, type IncomingMessage, type IncomingHttpHeaders, type Serv
 import { connect, type AddressInfo } from 'node:net';
 import { parse as parseQuery } from 'node:querystring';
 import { InvalidRequestError } from '../lib/errors.js';
-import { extractBearerToken, hasDuplicateAuthorization } from '../lib/verify/extract-token.js';
+import {
+  extractBearerToken,
+  hasDuplicateAuthorization,
+  sentWithDpopScheme,
+} from '../lib/verify/extract-token.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJib3QifQ.c2lnbmF0dXJl';
 
@@ -53,6 +57,31 @@ describe('extractBearerToken', () => {
     // Case-insensitive in ASCII only: look-alike letters are another scheme.
     for (const scheme of ['\u0392earer', 'Bearer'.replace('a', '\u00e1'), 'BEARE\u0280'])
       assert.equal(extractBearerToken(request({ authorization: `${scheme} ${TOKEN}` })), undefined);
+  });
+
+  it('returns the token of "Authorization: DPoP <token>" (RFC 9449 §7.1), with the same syntax rules', () => {
+    for (const scheme of ['DPoP', 'dpop', 'DPOP']) {
+      const req = request({ authorization: `${scheme} ${TOKEN}` });
+      assert.equal(extractBearerToken(req), TOKEN);
+      assert.equal(sentWithDpopScheme(req), true);
+    }
+    assert.equal(sentWithDpopScheme(request({ authorization: `Bearer ${TOKEN}` })), false);
+    assert.equal(sentWithDpopScheme(request({})), false);
+    assert.equal(extractBearerToken(request({ authorization: `DPoPX ${TOKEN}` })), undefined);
+    assert.equal(extractBearerToken(request({ authorization: `DPo ${TOKEN}` })), undefined);
+    assertInvalidRequest(
+      () => extractBearerToken(request({ authorization: 'DPoP ' })),
+      /says DPoP but carries no token/,
+    );
+    assertInvalidRequest(
+      () => extractBearerToken(request({ authorization: `DPoP ${TOKEN} ${TOKEN}` })),
+      /exactly one token after DPoP/,
+    );
+    assertInvalidRequest(
+      () =>
+        extractBearerToken(request({ authorization: `DPoP ${TOKEN}` }, { query: { access_token: TOKEN } })),
+      /more than one way/,
+    );
   });
 
   it('refuses Bearer with no token, or only whitespace', () => {

@@ -99,6 +99,15 @@ function assertConfigRefused(options: JwtGateOptions, ...patterns: RegExp[]): vo
   );
 }
 
+/** What every gate's document says of DPoP (RFC 9728 §2): supported, with these proof algorithms, not required. */
+const DPOP_MEMBERS = {
+  dpop_signing_alg_values_supported: ['ES256', 'EdDSA', 'RS256', 'PS256'],
+  dpop_bound_access_tokens_required: false,
+};
+/** The DPoP challenge a missing-token 401 adds after the Bearer one (RFC 9449 §7.1). */
+const dpopChallenge = (metadata?: string): string =>
+  `DPoP realm="jwt-gate", algs="ES256 EdDSA RS256 PS256"${metadata === undefined ? '' : `, resource_metadata="${metadata}"`}`;
+
 describe('protected-resource metadata (RFC 9728)', function () {
   describe('the document', function () {
     it('has exactly resource, authorization_servers, scopes_supported, bearer_methods_supported and resource_name', async function () {
@@ -131,6 +140,7 @@ describe('protected-resource metadata (RFC 9728)', function () {
         scopes_supported: ['a:b', 'lineage:read', 'pipelines:deploy', 'tables:read', 'tables:write'],
         bearer_methods_supported: ['header'],
         resource_name: 'Catalog API',
+        ...DPOP_MEMBERS,
       });
       assert.equal(res.headers['x-content-type-options'], 'nosniff', "helmet's headers");
       // Built once: the same bytes and ETag every time, and a conditional GET is a 304.
@@ -146,7 +156,11 @@ describe('protected-resource metadata (RFC 9728)', function () {
         authenticationConfiguration: { publicKeyUrls: [] },
       });
       const res = await request(app).get(WELL_KNOWN).expect(200);
-      assert.deepEqual(res.body, { resource: RESOURCE, bearer_methods_supported: ['header'] });
+      assert.deepEqual(res.body, {
+        resource: RESOURCE,
+        bearer_methods_supported: ['header'],
+        ...DPOP_MEMBERS,
+      });
       // Without keys there are no bots: their default scopes are not advertised.
       const keyless = await createServer(
         { botConfiguration: { defaultBotScopes: ['x:y'] } },
@@ -156,6 +170,7 @@ describe('protected-resource metadata (RFC 9728)', function () {
         resource: RESOURCE,
         authorization_servers: ['https://sso.example.com'],
         bearer_methods_supported: ['header'],
+        ...DPOP_MEMBERS,
       });
     });
 
@@ -230,7 +245,8 @@ describe('protected-resource metadata (RFC 9728)', function () {
       );
       assert.equal(
         challenge,
-        'Bearer realm="jwt-gate", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/api"',
+        'Bearer realm="jwt-gate", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/api", ' +
+          dpopChallenge('https://api.example.com/.well-known/oauth-protected-resource/api'),
       );
     });
 
@@ -317,7 +333,7 @@ describe('protected-resource metadata (RFC 9728)', function () {
         const missing = await request(app).get('/api/v1/tables').expect(401);
         assert.equal(
           missing.headers['www-authenticate'],
-          `Bearer realm="jwt-gate", resource_metadata="${METADATA_URL}"`,
+          `Bearer realm="jwt-gate", resource_metadata="${METADATA_URL}", ${dpopChallenge(METADATA_URL)}`,
         );
         assert.equal(missing.body.errorCode, 'ERR_TOKEN_MISSING');
 
@@ -376,9 +392,9 @@ describe('protected-resource metadata (RFC 9728)', function () {
     it('serves nothing and names nothing without a configured resource, whatever the Host', async function () {
       const { app } = await createServer({ protectedResourceConfiguration: { resource: '' } });
       const res = await request(app).get(WELL_KNOWN).set('Host', 'attacker.example').expect(401);
-      assert.equal(res.headers['www-authenticate'], 'Bearer realm="jwt-gate"');
+      assert.equal(res.headers['www-authenticate'], `Bearer realm="jwt-gate", ${dpopChallenge()}`);
       const missing = await request(app).get('/api/v1/tables').set('X-Forwarded-Host', 'attacker.example');
-      assert.equal(missing.headers['www-authenticate'], 'Bearer realm="jwt-gate"');
+      assert.equal(missing.headers['www-authenticate'], `Bearer realm="jwt-gate", ${dpopChallenge()}`);
     });
   });
 
@@ -532,11 +548,13 @@ describe('protected-resource metadata (RFC 9728)', function () {
         ...(scopes.length > 0 ? { scopes_supported: scopes } : {}),
         bearer_methods_supported: ['header'],
         resource_name: 'jwt-gate example API',
+        ...DPOP_MEMBERS,
       });
       const denied = await request(app.url).get('/api/v1/tables').expect(401);
       assert.equal(
         denied.headers['www-authenticate'],
-        'Bearer realm="jwt-gate", resource_metadata="http://localhost:8585/.well-known/oauth-protected-resource"',
+        'Bearer realm="jwt-gate", resource_metadata="http://localhost:8585/.well-known/oauth-protected-resource", ' +
+          dpopChallenge('http://localhost:8585/.well-known/oauth-protected-resource'),
       );
     });
   });

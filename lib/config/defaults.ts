@@ -107,6 +107,7 @@ export const CONFIG_DEFAULTS: DefaultsBlock = {
     externalOrigin: setting('JWT_GATE_EXTERNAL_ORIGIN', ''),
     trustedProxies: setting('JWT_GATE_TRUSTED_PROXIES', []),
     requireNonce: setting('JWT_GATE_DPOP_REQUIRE_NONCE', false),
+    nonceSecret: setting('JWT_GATE_DPOP_NONCE_SECRET', ''),
   },
   verificationConfiguration: {
     clockToleranceSeconds: setting('JWT_CLOCK_TOLERANCE_SECONDS', 60),

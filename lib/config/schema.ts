@@ -235,6 +235,9 @@ const personalTokenConfiguration = z.strictObject({
   maxTokensPerUser: integer(1, 1000),
 });
 
+/** Shortest DPoP nonce secret accepted: 32 characters. */
+export const MIN_DPOP_NONCE_SECRET_LENGTH = 32;
+
 const dpopConfiguration = z.strictObject({
   algorithms: list(
     z.enum(DPOP_ALGORITHMS, { error: `must be among ${DPOP_ALGORITHMS.join(', ')}, got {got}` }),
@@ -251,6 +254,15 @@ const dpopConfiguration = z.strictObject({
       .refine((ip) => isIP(ip) !== 0, { error: 'must be IP addresses (no ranges, no names), got {got}' }),
   ),
   requireNonce: flag(),
+  // Never `{got}` in this message: the value is a secret.
+  nonceSecret: anyText().superRefine((secret, context) => {
+    if (secret !== '' && secret.length < MIN_DPOP_NONCE_SECRET_LENGTH) {
+      context.addIssue({
+        code: 'custom',
+        message: `must be at least ${MIN_DPOP_NONCE_SECRET_LENGTH} characters when set, got ${secret.length}: use a long random value (e.g. \`openssl rand -hex 32\`), or leave it empty for a random one per process`,
+      });
+    }
+  }),
 });
 
 const protectedResourceConfiguration = z.strictObject({

@@ -197,6 +197,13 @@ export interface DpopConfiguration {
    * `use_dpop_nonce` with a `DPoP-Nonce` to retry with. Default false. Env `JWT_GATE_DPOP_REQUIRE_NONCE`.
    */
   requireNonce: boolean;
+  /**
+   * The secret server nonces are derived from (HMAC-SHA256), at least 32 characters. Empty
+   * (default): a random secret per process — then a nonce from one instance is refused by another,
+   * so several instances behind one name need this set, the same on each. A secret: never logged.
+   * Env `JWT_GATE_DPOP_NONCE_SECRET`.
+   */
+  nonceSecret: string;
 }
 
 /** Our own addition: people's personal access tokens (`PUT /api/v1/users/security/token`). */

@@ -1,9 +1,10 @@
 /**
- * Bearer-token extraction (RFC 6750 §2). Runs on every request, so it is a single pass over the
- * header value with no regular expressions and no allocation beyond the returned token.
+ * Access-token extraction (RFC 6750 §2, RFC 9449 §7.1). Runs on every request, so it is a single
+ * pass over the header value with no regular expressions and no allocation beyond the returned token.
  *
- * jwt-gate accepts exactly one way of sending a token: the `Authorization: Bearer` header
- * (§2.1). The form-body (§2.2) and query (§2.3) methods are refused with 400 and a message saying
+ * jwt-gate accepts exactly one way of sending a token: the `Authorization` header, with the
+ * `Bearer` scheme (RFC 6750 §2.1) or the `DPoP` scheme (RFC 9449 §7.1, a token bound to a key,
+ * sent with a `DPoP` proof header that the verifier checks; same b64token syntax). The form-body (§2.2) and query (§2.3) methods are refused with 400 and a message saying
  * to use the header: tokens in URLs end up in access logs, proxies and browser history, and one
  * accepted way means one code path to get right.
  */
@@ -30,12 +31,13 @@ const NOT_B64TOKEN_BODY = /[^A-Za-z0-9\-._~+/]/;
 const USE_HEADER = 'Send the token in the Authorization header as "Authorization: Bearer <token>"';
 
 /**
- * Returns the bearer token of `req`, or `undefined` when the request carries no bearer credentials
- * (no `Authorization` header, or one with another scheme such as `Basic`): the caller then answers
- * 401 without an error code (RFC 6750 §3.1).
+ * Returns the access token of `req` — sent as `Authorization: Bearer <token>` or `Authorization:
+ * DPoP <token>` (see {@link sentWithDpopScheme}) — or `undefined` when the request carries no such
+ * credentials (no `Authorization` header, or one with another scheme such as `Basic`): the caller
+ * then answers 401 without an error code (RFC 6750 §3.1).
  *
  * @throws {InvalidRequestError} 400 `invalid_request` when the request is malformed: more than one
- *   `Authorization` header; `Bearer` with no token, several tokens or characters outside the
+ *   `Authorization` header; `Bearer`/`DPoP` with no token, several tokens or characters outside the
  *   b64token set; a token sent as `access_token` in the query or a form body (alone or in
  *   addition to the header). The message never contains the token.
  * @example
@@ -47,7 +49,7 @@ export function extractBearerToken(req: BearerRequest): string | undefined {
     throw new InvalidRequestError('The request has more than one Authorization header; send exactly one.');
   }
   const header = req.headers.authorization;
-  const token = header === undefined ? undefined : parseBearer(header);
+  const token = header === undefined ? undefined : parseCredentials(header);
   const inQuery = (req.url === undefined || req.url.includes('?')) && hasAccessToken(req.query);
   const inBody = !inQuery && isFormEncoded(req.headers) && hasAccessToken(req.body);
   if (inQuery || inBody) {
@@ -81,22 +83,40 @@ export function hasDuplicateAuthorization(rawHeaders: readonly string[] | undefi
 }
 
 /**
- * Parses `credentials = auth-scheme 1*SP b64token` (RFC 7235 §2.1, RFC 6750 §2.1). Another scheme
- * yields `undefined`; a Bearer header whose value is not exactly one b64token throws.
+ * True when the request's `Authorization` header uses the `DPoP` scheme (RFC 9449 §7.1). Meant for
+ * a request whose token {@link extractBearerToken} returned: its header is then `Bearer …` or
+ * `DPoP …`, so the first letter decides. No allocation.
  */
-function parseBearer(value: string): string | undefined {
+export function sentWithDpopScheme(req: { headers: IncomingHttpHeaders }): boolean {
+  const header = req.headers.authorization;
+  if (header === undefined) return false;
+  let i = 0;
+  while (i < header.length && isSpace(header.charCodeAt(i))) i++;
+  return (header.charCodeAt(i) | 0x20) === 0x64; /* d */
+}
+
+/**
+ * Parses `credentials = auth-scheme 1*SP b64token` (RFC 7235 §2.1, RFC 6750 §2.1, RFC 9449 §7.1)
+ * for the schemes `Bearer` and `DPoP`. Another scheme yields `undefined`; a Bearer or DPoP header
+ * whose value is not exactly one b64token throws.
+ */
+function parseCredentials(value: string): string | undefined {
   let start = 0;
   let end = value.length;
   while (start < end && isSpace(value.charCodeAt(start))) start++;
   while (end > start && isSpace(value.charCodeAt(end - 1))) end--;
-  // The scheme is "Bearer", case-insensitively, followed by whitespace or the end of the value.
-  if (end - start < 6 || !isBearerScheme(value, start)) return undefined;
-  let i = start + 6;
+  // The scheme is "Bearer" (checked first: the hot path) or "DPoP", case-insensitively, followed
+  // by whitespace or the end of the value.
+  let schemeLength: number;
+  if (end - start >= 6 && isScheme(value, start, BEARER)) schemeLength = 6;
+  else if (end - start >= 4 && isScheme(value, start, DPOP)) schemeLength = 4;
+  else return undefined;
+  let i = start + schemeLength;
   if (i < end && !isSpace(value.charCodeAt(i))) return undefined; // e.g. "BearerX …"
   while (i < end && isSpace(value.charCodeAt(i))) i++;
   if (i === end) {
     throw new InvalidRequestError(
-      `The Authorization header says Bearer but carries no token. ${USE_HEADER}.`,
+      `The Authorization header says ${schemeName(schemeLength)} but carries no token. ${USE_HEADER}.`,
     );
   }
   let tokenEnd = end;
@@ -108,24 +128,29 @@ function parseBearer(value: string): string | undefined {
     const code = bad === null ? 0x3d : bad[0].charCodeAt(0);
     throw new InvalidRequestError(
       isSpace(code) || code === 0x2c /* , */
-        ? `The Authorization header must carry exactly one token after Bearer. ${USE_HEADER}.`
+        ? `The Authorization header must carry exactly one token after ${schemeName(schemeLength)}. ${USE_HEADER}.`
         : 'The bearer token contains characters that are not allowed (RFC 6750 b64token: letters, digits and -._~+/ then optional =).',
     );
   }
   return value.slice(i, end);
 }
 
-/** `value` has "Bearer" at `start`, in any ASCII case (compared in place: no lower-cased copy). */
-function isBearerScheme(value: string, start: number): boolean {
-  for (let i = 0; i < BEARER.length; i++) {
+/** `value` has `scheme` (lower-case) at `start`, in any ASCII case (compared in place: no copy). */
+function isScheme(value: string, start: number, scheme: string): boolean {
+  for (let i = 0; i < scheme.length; i++) {
     const code = value.charCodeAt(start + i);
-    const lower = BEARER.charCodeAt(i);
+    const lower = scheme.charCodeAt(i);
     if (code !== lower && code !== lower - 0x20) return false;
   }
   return true;
 }
 
 const BEARER = 'bearer';
+const DPOP = 'dpop';
+
+function schemeName(length: number): string {
+  return length === 4 ? 'DPoP' : 'Bearer';
+}
 
 function isSpace(code: number): boolean {
   return code === 0x20 || code === 0x09;

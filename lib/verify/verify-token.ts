@@ -12,7 +12,10 @@
  *    passport`, and requests that come in through a strategy);
  * 7. the principal;
  * 8. the token-state check of bot tokens, on every use, cached or not; then the cache remembers
- *    the token.
+ *    the token;
+ * 9. the DPoP binding (lib/verify/dpop-binding.ts), on every use, cached or not: a bound token
+ *    (`cnf`) only with the `DPoP` scheme and a fresh proof by its key; the `DPoP` scheme only with a
+ *    bound token. An unbound Bearer token pays one claim read and one header read.
  *
  * Both engines and the Passport strategies run this one path; only step 6 differs. It is written
  * with callbacks, not promises, because a cache hit — almost every request — must answer without
@@ -23,6 +26,7 @@ import type { Request, Response } from 'express';
 import { Passport } from 'passport';
 import { InvalidTokenError, JwtGateError, ServiceUnavailableError } from '../errors.js';
 import { type BotTokenGuard, checkTokenState } from './bot-token-guard.js';
+import { DpopBinding, needsDpopCheck } from './dpop-binding.js';
 import type { KeySources } from './build-key-sources.js';
 import { type InspectedToken, type InspectOptions, inspectToken } from './inspect-token.js';
 import type { KeySource } from './key-source.js';
@@ -43,6 +47,8 @@ export interface VerificationRules {
   maxTokenBytes: number;
   /** Epoch ms. */
   now: () => number;
+  /** The DPoP binding check (step 9). Default: a `DpopBinding` with its defaults (replays in memory). */
+  dpop?: DpopBinding;
 }
 
 export interface TokenVerifierOptions {
@@ -74,6 +80,7 @@ export class TokenVerifier {
   readonly #viaPassport: boolean;
   /** Set when signatures are checked on the thread pool (`offloadSignatures`). */
   readonly #offload: SignatureOffload | null;
+  readonly #dpop: DpopBinding;
 
   constructor(
     sources: KeySources,
@@ -83,6 +90,7 @@ export class TokenVerifier {
   ) {
     this.#sources = sources;
     this.#rules = rules;
+    this.#dpop = rules.dpop ?? new DpopBinding({ now: rules.now });
     this.#inspectOptions = { maxBytes: rules.maxTokenBytes };
     this.#cache = cache;
     this.#viaPassport = options.engine === 'passport';
@@ -131,8 +139,9 @@ export class TokenVerifier {
       cacheKey = VerifiedTokenCache.keyOf(token);
       const hit = cache.get(cacheKey, rules.now());
       if (hit !== undefined && (strategySource === undefined || hit.source === strategySource.name)) {
-        // 8. A bot token's state is checked on every use: revocation is immediate.
-        checkTokenState(hit, rules.bots, rules.now, done);
+        // 8. A bot token's state is checked on every use: revocation is immediate. 9. Then DPoP.
+        if (needsDpopCheck(hit, req)) this.#checkStateAndBinding(req, token, hit, done);
+        else checkTokenState(hit, rules.bots, rules.now, done);
         return;
       }
     }
@@ -270,9 +279,27 @@ export class TokenVerifier {
         const { kid, alg } = v.inspected.header;
         cache.set(v.cacheKey ?? VerifiedTokenCache.keyOf(v.token), principal, source, kid, alg, key);
       }
-      v.done(err, err === null ? principal : current);
+      if (err === null && needsDpopCheck(principal, v.req))
+        this.#checkBinding(v.req, v.token, principal, v.done);
+      else v.done(err, err === null ? principal : current);
     });
     waited = true;
+  }
+
+  /** Steps 8 and 9 for a cached verification. */
+  #checkStateAndBinding(req: Request, token: string, principal: Principal, done: VerifyCallback): void {
+    checkTokenState(principal, this.#rules.bots, this.#rules.now, (err, current) => {
+      if (err === null && current !== undefined) this.#checkBinding(req, token, current, done);
+      else done(err, current);
+    });
+  }
+
+  /** Step 9: the DPoP binding of a verified, current token. */
+  #checkBinding(req: Request, token: string, principal: Principal, done: VerifyCallback): void {
+    this.#dpop.check(req, token, principal, (err) => {
+      if (err === null) done(null, principal);
+      else done(err);
+    });
   }
 }
 

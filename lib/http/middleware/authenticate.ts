@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
-import { BearerError, InvalidTokenError, MissingTokenError } from '../../errors.js';
-import { extractBearerToken } from '../../verify/extract-token.js';
+import { BearerError, DpopProofError, InvalidTokenError, MissingTokenError } from '../../errors.js';
+import type { DpopBinding } from '../../verify/dpop-binding.js';
+import { extractBearerToken, sentWithDpopScheme } from '../../verify/extract-token.js';
 import type { Principal } from '../../verify/principal.js';
 import type { TokenVerifier } from '../../verify/verify-token.js';
 import { reshapeRequest } from './reshape-request.js';
@@ -19,16 +20,23 @@ export interface AuthenticateOptions {
   resourceMetadata?: string;
   /** `provider: no-auth` (development only): requests without a token get this principal. */
   anonymous: Principal | null;
+  /**
+   * The verifier's DPoP check: its algorithms are advertised next to the Bearer challenge of a
+   * request without credentials (RFC 9449 §7.1), and, with nonces, each DPoP request's response
+   * carries the current `DPoP-Nonce` (§8.2), so clients rarely meet `use_dpop_nonce`.
+   */
+  dpop?: DpopBinding;
 }
 
 /**
  * The authentication middleware: the data path of a request, top to bottom.
- * public route? (answered here) → extract the bearer token (RFC 6750) → verify (`TokenVerifier.verify`
+ * public route? (answered here) → extract the token (`Bearer`, RFC 6750, or `DPoP`, RFC 9449) → verify (`TokenVerifier.verify`
  * in lib/verify/verify-token.ts) → `req.user` → next. Failures go to `next(err)` as typed errors
  * carrying status, code and `WWW-Authenticate`.
  */
 export function createAuthenticate(options: AuthenticateOptions): RequestHandler {
-  const { verifier, isPublic, publicHandlers, realm, resourceMetadata, anonymous } = options;
+  const { verifier, isPublic, publicHandlers, realm, resourceMetadata, anonymous, dpop } = options;
+  const nonces = dpop?.nonces ?? null;
 
   return function jwtGateAuthenticate(req, res, next) {
     // First, so that our reads of the request are cheap too, not only the `user` we add.
@@ -54,10 +62,13 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
         req.user = anonymous;
         next();
       } else {
-        next(new MissingTokenError().setRealm(realm, resourceMetadata));
+        const missing = new MissingTokenError();
+        if (dpop !== undefined) missing.setDpopChallenge(dpop.algorithms);
+        next(missing.setRealm(realm, resourceMetadata));
       }
       return;
     }
+    if (nonces !== null && sentWithDpopScheme(req)) res.setHeader('DPoP-Nonce', nonces.current());
     verifier.verify(req, res, token, (err, principal) => {
       if (err) next(withRealm(err, realm, resourceMetadata));
       else if (principal === undefined) {
@@ -77,7 +88,9 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
 }
 
 function withRealm(err: unknown, realm: string, resourceMetadata: string | undefined): unknown {
-  return err instanceof BearerError ? err.setRealm(realm, resourceMetadata) : err;
+  return err instanceof BearerError || err instanceof DpopProofError
+    ? err.setRealm(realm, resourceMetadata)
+    : err;
 }
 
 function pathOf(url: string): string {

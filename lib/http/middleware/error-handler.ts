@@ -1,10 +1,10 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
-import { ApiError, BearerError, HttpError } from '../../errors.js';
+import { ApiError, BearerError, DpopProofError, HttpError } from '../../errors.js';
 
 export interface ErrorHandlerOptions {
   /**
-   * The RFC 9728 metadata URL: added (as `resource_metadata`) to a Bearer challenge that does not
+   * The RFC 9728 metadata URL: added (as `resource_metadata`) to a Bearer or DPoP challenge that does not
    * name one yet — a guard's 401 or 403 raised outside `gate.authenticate`.
    */
   resourceMetadata?: string;
@@ -25,7 +25,11 @@ export function createErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequ
       next(err);
       return;
     }
-    if (resourceMetadata !== undefined && rendered instanceof BearerError && !rendered.resourceMetadata) {
+    if (
+      resourceMetadata !== undefined &&
+      (rendered instanceof BearerError || rendered instanceof DpopProofError) &&
+      !rendered.resourceMetadata
+    ) {
       rendered.setRealm(rendered.realm, resourceMetadata);
     }
     for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);

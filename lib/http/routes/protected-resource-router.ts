@@ -16,6 +16,10 @@ export interface ProtectedResourceMetadata {
   /** Only the `Authorization` header: tokens in a query or a form body are refused (400). */
   bearer_methods_supported: ['header'];
   resource_name?: string;
+  /** DPoP proof algorithms accepted (RFC 9728 §2): tokens bound to a key are verified. */
+  dpop_signing_alg_values_supported?: string[];
+  /** Always false: unbound Bearer tokens are accepted too (RFC 9728 §2). */
+  dpop_bound_access_tokens_required?: false;
 }
 
 export interface ProtectedResourceOptions {
@@ -27,6 +31,11 @@ export interface ProtectedResourceOptions {
   scopesSupported?: readonly string[];
   /** `resource_name`; omitted when empty. */
   resourceName?: string;
+  /**
+   * DPoP proof algorithms (`dpop_signing_alg_values_supported`, with
+   * `dpop_bound_access_tokens_required: false`); omitted when not given.
+   */
+  dpopAlgorithms?: readonly string[];
   /** `Cache-Control: public, max-age=…`, seconds. Default 300 (as the JWKS). */
   maxAgeSeconds?: number;
 }
@@ -48,6 +57,7 @@ export function gateProtectedResource(
   config: ProtectedResourceConfiguration,
   sources: readonly KeySource[],
   botScopes: readonly string[] = [],
+  dpopAlgorithms?: readonly string[],
 ): GateProtectedResource | null {
   if (config.resource === '') return null;
   return {
@@ -56,6 +66,7 @@ export function gateProtectedResource(
       authorizationServers: authorizationServersOf(sources),
       scopesSupported: supportedScopesOf(sources, config.scopesSupported, botScopes),
       resourceName: config.resourceName,
+      ...(dpopAlgorithms === undefined ? {} : { dpopAlgorithms }),
     }),
     metadataUrl: protectedResourceMetadataUrl(config.resource).href,
   };
@@ -111,6 +122,12 @@ export function protectedResourceMetadata(options: ProtectedResourceOptions): Pr
     ...(scopes.length > 0 ? { scopes_supported: scopes } : {}),
     bearer_methods_supported: ['header'],
     ...(options.resourceName ? { resource_name: options.resourceName } : {}),
+    ...(options.dpopAlgorithms === undefined
+      ? {}
+      : {
+          dpop_signing_alg_values_supported: [...options.dpopAlgorithms],
+          dpop_bound_access_tokens_required: false as const,
+        }),
   };
 }
 
