@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import request from 'supertest';
 
 import {
   createIngestionClient,
@@ -23,10 +24,12 @@ import {
   loadWorkflowConfig,
   PipelineServiceError,
 } from '../lib/client/index.js';
-import type { AirflowConfiguration } from '../lib/config/types.js';
+import type { AirflowConfiguration, JwtGateOptions } from '../lib/config/types.js';
 import { verifyDpopProof, type DpopNonceVerdict } from '../lib/dpop/verify-proof.js';
 import { ConfigError, DpopProofError } from '../lib/errors.js';
+import { MemoryStore } from '../lib/store/memory-store.js';
 import { runIngestion } from '../example-app/run-ingestion.js';
+import { bearer, botGateOptions, type SsoFixture, startBotApp, startSso } from './support/bot-app.js';
 
 const EXAMPLE_WORKFLOW = join(import.meta.dirname, '..', 'example-app', 'ingestion', 'workflow.yaml');
 
@@ -528,5 +531,105 @@ describe('DPoP-bound tokens in lib/client (RFC 9449)', () => {
         },
       );
     });
+  });
+});
+
+/**
+ * End to end: the real gate (`startBotApp`, DPoP verification in `gate.authenticate`) on a port,
+ * a bot token minted through the bot API for the client's key, and the ingestion client.
+ */
+describe('DPoP-bound bot token end to end: ingestion client → a jwt-gate protected app', () => {
+  let sso: SsoFixture;
+  let dir: string;
+
+  before(async () => {
+    sso = await startSso();
+  });
+  after(() => sso.close());
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jwt-gate-dpop-e2e-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The bot app on 127.0.0.1, and ingestion-bot's token bound to `jkt`, minted by an admin. */
+  async function startBound(jkt: string, dpop: JwtGateOptions['dpopConfiguration'] = {}) {
+    const { app, gate } = await startBotApp(
+      sso,
+      { store: new MemoryStore() },
+      {
+        ...botGateOptions(sso),
+        dpopConfiguration: dpop,
+      },
+    );
+    const server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    const statuses: number[] = [];
+    server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      res.on('finish', () => statuses.push(res.statusCode));
+    });
+    const minted = await request(app)
+      .put('/api/v1/bots/ingestion-bot/token')
+      .set(bearer(sso.token('admin')))
+      .send({ JWTTokenExpiry: '7', dpopJkt: jkt });
+    assert.equal(minted.status, 200, JSON.stringify(minted.body));
+    return {
+      hostPort: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`,
+      token: (minted.body as { JWTToken: string }).JWTToken,
+      /** Statuses of the requests the clients sent, in order (minting went through supertest). */
+      statuses,
+      async close() {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+        await gate.close();
+      },
+    };
+  }
+
+  it('the client holding the key gets 200; the same token without the key gets 401', async () => {
+    const keyFile = join(dir, 'dpop-key.json');
+    const jkt = loadOrCreateDpopKey(keyFile).jkt;
+    const bound = await startBound(jkt);
+    try {
+      const withKey = createIngestionClient(
+        { hostPort: bound.hostPort, jwtToken: bound.token },
+        { dpopKey: keyFile },
+      );
+      const answer = await withKey.get('/v1/tables');
+      assert.equal(answer.status, 200);
+      assert.equal((answer.body as { principal: { name: string } }).principal.name, 'ingestion-bot');
+      assert.equal((await withKey.get('/v1/tables')).status, 200, 'a second request, a second proof');
+
+      const tokenOnly = createIngestionClient({ hostPort: bound.hostPort, jwtToken: bound.token });
+      await assert.rejects(tokenOnly.get('/v1/tables'), (error: Error) => {
+        assert.ok(error instanceof IngestionAuthError);
+        assert.equal(error.status, 401);
+        assert.ok(!error.message.includes(bound.token));
+        return true;
+      });
+      const otherKey = createIngestionClient(
+        { hostPort: bound.hostPort, jwtToken: bound.token },
+        { dpopKey: newKey() },
+      );
+      await assert.rejects(otherKey.get('/v1/tables'), IngestionAuthError);
+    } finally {
+      await bound.close();
+    }
+  });
+
+  it('with server nonces required, the client retries once with the DPoP-Nonce and then keeps it', async () => {
+    const key = newKey();
+    const bound = await startBound(key.jkt, { requireNonce: true });
+    try {
+      const client = createIngestionClient(
+        { hostPort: bound.hostPort, jwtToken: bound.token },
+        { dpopKey: key },
+      );
+      assert.equal((await client.get('/v1/tables')).status, 200);
+      assert.equal((await client.get('/v1/tables')).status, 200);
+      assert.deepEqual(bound.statuses, [401, 200, 200], 'one challenge, one retry, then the kept nonce');
+    } finally {
+      await bound.close();
+    }
   });
 });
