@@ -51,10 +51,12 @@ export function createPipelinesRouter(gate: JwtGate, options: PipelinesRouterOpt
   const demo = unset && (options.demoToken ?? process.env.NODE_ENV !== 'production');
   const field = gate.config.provenance.describe('airflowConfiguration.authConfig.openmetadata.jwtToken');
   const notSet = `${field} is not set: generate a token for ${PIPELINE_BOT} in Settings → Bots and set OM_AUTH_JWT_TOKEN to it`;
-  const demoToken = demo ? keptDemoToken(gate) : undefined;
+  // Demo tokens are bound to the client's DPoP key when it has one (OM_DPOP_KEY_FILE).
+  const demoToken = demo ? keptDemoToken(gate, () => client.dpopJkt) : undefined;
   if (unset && !demo) console.warn(`jwt-gate example: pipelines are disabled: ${notSet}.`);
   const client = createPipelineServiceClient(airflow, {
     provenance: gate.config.provenance,
+    baseDir: gate.config.baseDir,
     ...(demoToken ? { tokenProvider: () => demoToken.get() } : {}),
     ...(unset && !demo ? { tokenProvider: () => Promise.reject(new Error(notSet)) } : {}),
   });
@@ -116,7 +118,7 @@ interface DemoToken {
 }
 
 /** Demo mode's token: generated at first use, kept, replaced only when it is about to expire. */
-function keptDemoToken(gate: JwtGate): DemoToken {
+function keptDemoToken(gate: JwtGate, dpopJkt: () => string | undefined): DemoToken {
   let kept: Promise<{ token: string; expiresAt: number | null }> | undefined;
   const actor = 'example-app (pipeline demo)';
   const generate = async (): Promise<{ token: string; expiresAt: number | null }> => {
@@ -125,7 +127,7 @@ function keptDemoToken(gate: JwtGate): DemoToken {
       .catch((err: unknown) => {
         if (!(err instanceof ApiError && err.status === 409)) throw err; // it exists already: fine
       });
-    const minted = await gate.bots.generateToken(DEMO_BOT, DEMO_EXPIRY, actor);
+    const minted = await gate.bots.generateToken(DEMO_BOT, DEMO_EXPIRY, actor, undefined, dpopJkt());
     return { token: minted.JWTToken, expiresAt: minted.JWTTokenExpiresAt };
   };
   const use = async (): Promise<string> => {

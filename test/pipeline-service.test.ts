@@ -17,6 +17,7 @@ import request from 'supertest';
 import { PIPELINE_SERVICE_PATHS } from '../lib/client/index.js';
 import { createJwtGate, type JwtGate } from '../lib/index.js';
 import { loadConfig } from '../lib/config/index.js';
+import { loadOrCreateDpopKey } from '../lib/client/dpop-key.js';
 import { generateKeyFiles } from '../lib/keys/index.js';
 import { PIPELINE_SERVICE_CONFIG_PATH, startPipelineService } from '../example-app/pipeline-service/start.js';
 import { DEFAULT_CONFIG_PATH, startExample, type RunningExample } from '../example-app/start.js';
@@ -69,6 +70,8 @@ describe('pipeline service (separate process) called by the main app with a bot 
       OM_JWKS_URL: `${relay.url}${JWKS_PATH}`,
       DATABASE_URL: databaseUrl,
       JWT_GATE_HEALTH_TOKEN: HEALTH_TOKEN,
+      // Reached through the relay: DPoP proofs name the relay's URL, the origin callers use.
+      JWT_GATE_EXTERNAL_ORIGIN: relay.url,
     }));
     relay.pipelineUpstream = pipelineUrl;
   });
@@ -237,6 +240,28 @@ describe('pipeline service (separate process) called by the main app with a bot 
         .get('/api/v1/bots/pipeline-demo-bot/token')
         .auth(adminToken, { type: 'bearer' });
       assert.equal(metadata.status, 404);
+    } finally {
+      await demo.close();
+    }
+  });
+
+  it('demo mode with OM_DPOP_KEY_FILE: the demo token is bound to the key, and the calls carry proofs', async function () {
+    const keyFile = path.join(dir, 'demo-dpop-key.json');
+    const demo = await startExample({
+      port: 0,
+      databaseUrl: main.config.database.url,
+      env: { ...env, OM_DPOP_KEY_FILE: keyFile },
+    });
+    try {
+      const ok = await request(demo.url)
+        .post(`${DEPLOY}/bound_pipeline`)
+        .auth(adminToken, { type: 'bearer' })
+        .send({});
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      const metadata = await request(main.url)
+        .get('/api/v1/bots/pipeline-demo-bot/token')
+        .auth(adminToken, { type: 'bearer' });
+      assert.equal(metadata.body.dpopJkt, loadOrCreateDpopKey(keyFile).jkt);
     } finally {
       await demo.close();
     }

@@ -36,6 +36,12 @@ export interface PipelineServiceClientOptions {
   /** `config.provenance`, so messages name the environment variable behind a bad value. */
   provenance?: ConfigProvenance;
   /**
+   * The directory a relative `authConfig.openmetadata.dpopKeyFilePath` is resolved against: pass
+   * `config.baseDir` (the YAML's directory), as for every other path in the configuration.
+   * Default: the working directory.
+   */
+  baseDir?: string;
+  /**
    * The DPoP key (RFC 9449) the bot token is bound to: a `DpopKey`, or the path of its key file
    * (relative to the working directory), created on first use with mode 0600. Every call then
    * carries `Authorization: DPoP <token>` and a fresh `DPoP` proof. Default:
@@ -126,7 +132,7 @@ export function createPipelineServiceClient(
       ? dpopBindingFor(opts.dpopKey, process.cwd(), 'the dpopKey given to createPipelineServiceClient()')
       : dpopBindingFor(
           airflow.authConfig.openmetadata.dpopKeyFilePath,
-          process.cwd(),
+          opts.baseDir ?? process.cwd(),
           opts.provenance?.describe(FIELD.dpopKeyFilePath) ??
             `${FIELD.dpopKeyFilePath} (env OM_DPOP_KEY_FILE)`,
         );
