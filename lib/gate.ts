@@ -62,7 +62,10 @@ export interface PassportStrategy {
 
 /** A configured jwt-gate: the middleware, guards, companion routers and token minting. */
 export interface JwtGate {
-  /** The resolved configuration, without the inline private key (`rsaprivateKey`). */
+  /**
+   * The resolved configuration, without its secrets: no inline private key (`rsaprivateKey`), and
+   * `healthConfiguration.detailsToken` and `dpopConfiguration.nonceSecret` read `''`.
+   */
   readonly config: ResolvedConfig;
   /** Whether the gate has its own keys: it mints bot tokens and publishes them in its JWKS. */
   readonly hasKeys: boolean;
@@ -280,7 +283,7 @@ export async function createJwtGate(
     personalTokens === null ? null : createPersonalTokensRouter(personalTokens, { realm });
 
   return Object.freeze({
-    config: withoutPrivateKey(config),
+    config: withoutSecrets(config),
     hasKeys: keySet !== null,
     strategies: verifier.strategies,
     authenticate: createAuthenticate({
@@ -325,10 +328,18 @@ function noKeys(what: string): never {
   );
 }
 
-/** The configuration as the app may see it: an inline private key is not kept on the gate. */
-function withoutPrivateKey(config: ResolvedConfig): ResolvedConfig {
+/**
+ * The configuration as the app may see it: no secret is kept on the gate — not the inline private
+ * key, nor the health details token or the DPoP nonce secret (both shown as `''`, "not set").
+ */
+function withoutSecrets(config: ResolvedConfig): ResolvedConfig {
   const { rsaprivateKey: _secret, ...jwt } = config.jwtTokenConfiguration;
-  return Object.freeze({ ...config, jwtTokenConfiguration: jwt });
+  return Object.freeze({
+    ...config,
+    jwtTokenConfiguration: jwt,
+    healthConfiguration: { ...config.healthConfiguration, detailsToken: '' },
+    dpopConfiguration: { ...config.dpopConfiguration, nonceSecret: '' },
+  });
 }
 
 function withoutRemoteSources(config: ResolvedConfig): ResolvedConfig {

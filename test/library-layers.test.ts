@@ -143,15 +143,25 @@ describe('a gate in someone else’s app: layers and defaults', function () {
     assert.deepEqual(readdirSync(cwd), [], 'the default store is memory: nothing on disk');
   });
 
-  it('keeps private key material out of the gate object', async function () {
+  it('keeps private key material and configured secrets out of the gate object', async function () {
     const pair = rsaPair('layers-self');
     const pem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const { gate } = await appOf({ ...ssoOnly(), jwtTokenConfiguration: { rsaprivateKey: pem } });
+    const detailsToken = 'health-details-token-'.padEnd(40, 'h');
+    const nonceSecret = 'dpop-nonce-secret-'.padEnd(40, 'n');
+    const { gate } = await appOf({
+      ...ssoOnly(),
+      jwtTokenConfiguration: { rsaprivateKey: pem },
+      healthConfiguration: { detailsToken },
+      dpopConfiguration: { nonceSecret, requireNonce: true },
+    });
     assert.equal(gate.hasKeys, true);
     assert.equal(gate.config.jwtTokenConfiguration.rsaprivateKey, undefined);
+    assert.equal(gate.config.healthConfiguration.detailsToken, '');
+    assert.equal(gate.config.dpopConfiguration.nonceSecret, '');
     const privateD = pair.privateKey.export({ format: 'jwk' }).d!;
     const seen = inspect(gate, { depth: 8, showHidden: true, getters: true });
     assert.ok(!seen.includes('PRIVATE KEY') && !seen.includes(privateD), 'no private key reachable');
+    assert.ok(!seen.includes(detailsToken) && !seen.includes(nonceSecret), 'no configured secret reachable');
     assert.ok(!('keySet' in gate));
     assert.ok(Object.isFrozen(gate));
   });
