@@ -247,7 +247,7 @@ describe('bot store', () => {
       assert.deepEqual(seenByB, [], 'proofs are not in the change log');
     });
 
-    it('loads 100,000 live personal tokens in under a second', async () => {
+    it('lists 100,000 live personal tokens as lean rows (jti, userName)', async () => {
       const store = await sqlite();
       const raw = new Database(path);
       try {
@@ -262,12 +262,10 @@ describe('bot store', () => {
       } finally {
         raw.close();
       }
-      const started = performance.now();
+      // How fast is bench/README.md's (personal-scale); here, that each row is the lean shape.
       const live = await store.listLivePersonalTokens(Date.now());
-      const elapsed = performance.now() - started;
       assert.equal(live.length, 100_000);
-      assert.deepEqual(Object.keys(live[0]!).sort(), ['expiresAt', 'issuedAt', 'jti', 'userName']);
-      assert.ok(elapsed < 1000, `took ${Math.round(elapsed)} ms`);
+      assert.deepEqual(Object.keys(live[0]!).sort(), ['jti', 'userName']);
     });
 
     it('migrates a version 2 database with bots, tokens and audit rows to version 3', async () => {

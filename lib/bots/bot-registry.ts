@@ -70,7 +70,7 @@ export class BotRegistry implements BotTokenGuard {
    * userName → the `jti`s of their live personal tokens (not revoked, not expired when read). A
    * token costs one set entry here: no record, no copy of its name.
    */
-  readonly #personal = new Map<string, Set<string>>();
+  #personal = new Map<string, Set<string>>();
   /** botName → its allowed scopes, frozen: shared by every principal of its tokens. */
   readonly #allowed = new Map<string, readonly string[]>();
   /** jti → when a request carrying it last caused a re-read of its bot (epoch ms). */
@@ -469,17 +469,22 @@ export class BotRegistry implements BotTokenGuard {
     else this.#personal.set(userName, next);
   }
 
-  /** Replaces every person's live tokens (a full reload). */
+  /**
+   * Replaces every person's live tokens (a full reload): one pass over the rows into new sets, no
+   * copy per person; the tokens of the old sets that are gone are retired.
+   */
   #applyAllPersonal(live: readonly LivePersonalToken[]): void {
-    const byUser = new Map<string, LivePersonalToken[]>();
-    for (const token of live) {
-      const list = byUser.get(token.userName);
-      if (list === undefined) byUser.set(token.userName, [token]);
-      else list.push(token);
+    const next = new Map<string, Set<string>>();
+    for (const { userName, jti } of live) {
+      const jtis = next.get(userName);
+      if (jtis === undefined) next.set(userName, new Set([jti]));
+      else jtis.add(jti);
     }
-    for (const userName of this.#personal.keys())
-      if (!byUser.has(userName)) this.#applyPersonal(userName, []);
-    for (const [userName, tokens] of byUser) this.#applyPersonal(userName, tokens);
+    for (const [userName, old] of this.#personal) {
+      const kept = next.get(userName);
+      for (const jti of old) if (kept?.has(jti) !== true) this.#retire(jti);
+    }
+    this.#personal = next;
   }
 
   #apply(botName: string, token: BotTokenRecord | null): void {

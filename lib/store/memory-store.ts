@@ -195,12 +195,7 @@ export class MemoryStore implements BotStore {
 
   listLivePersonalTokens(at: number, userName?: string): Promise<LivePersonalToken[]> {
     return Promise.resolve(
-      this.#live(at, userName).map(({ jti, userName: user, issuedAt, expiresAt }) => ({
-        jti,
-        userName: user,
-        issuedAt,
-        expiresAt,
-      })),
+      this.#live(at, userName).map(({ jti, userName: user }) => ({ jti, userName: user })),
     );
   }
 

@@ -22,8 +22,7 @@ export const PERSONAL_TOKEN_COLUMNS =
   'revoked_at AS "revokedAt", scopes';
 
 /** The few columns of a `LivePersonalToken` (rows are records as they are): loaded at every start. */
-export const LIVE_PERSONAL_TOKEN_COLUMNS =
-  'jti, user_name AS "userName", issued_at AS "issuedAt", expires_at AS "expiresAt"';
+export const LIVE_PERSONAL_TOKEN_COLUMNS = 'jti, user_name AS "userName"';
 
 export const AUDIT_COLUMNS =
   'id, at, actor, action, bot_name AS "botName", user_name AS "userName", jti, detail';

@@ -87,8 +87,11 @@ export interface PersonalTokenRecord {
   scopes: string[];
 }
 
-/** What the token registry holds of each live personal token: as little as it needs. */
-export type LivePersonalToken = Pick<PersonalTokenRecord, 'jti' | 'userName' | 'issuedAt' | 'expiresAt'>;
+/**
+ * What the token registry reads of each live personal token: as little as it needs, since it reads
+ * every one at start.
+ */
+export type LivePersonalToken = Pick<PersonalTokenRecord, 'jti' | 'userName'>;
 
 export type AuditAction =
   | 'bot.create'

@@ -111,12 +111,7 @@ export function personalTokenContract(current: () => BotStore): void {
     const revoked = personalToken('bob');
     for (const token of [live, unlimited, expired, revoked]) await store.issuePersonalToken(token, 'x', 10);
     await store.revokePersonalTokens('bob', [revoked.jti], 'bob', at);
-    const lean = ({ jti, userName, issuedAt, expiresAt }: PersonalTokenRecord) => ({
-      jti,
-      userName,
-      issuedAt,
-      expiresAt,
-    });
+    const lean = ({ jti, userName }: PersonalTokenRecord) => ({ jti, userName });
     const all = await store.listLivePersonalTokens(at);
     assert.deepEqual(
       all.sort((a, b) => (a.jti < b.jti ? -1 : 1)),
