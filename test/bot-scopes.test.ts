@@ -16,6 +16,7 @@ import { hashToken, tokenLast4 } from '../lib/store/token-hash.js';
 import type { BotStore } from '../lib/store/types.js';
 import { bearer, botGateOptions, eventually, type SsoFixture, startSso } from './support/bot-app.js';
 import { adminQuery, requirePostgres, TEST_DATABASE_URL, testSchemaName } from './support/postgres.js';
+import { describeEachStore } from './support/store-kinds.js';
 import { testKeySet } from './support/tokens.js';
 
 /**
@@ -24,34 +25,11 @@ import { testKeySet } from './support/tokens.js';
  * bot's allowed set. On the memory, SQLite and PostgreSQL stores.
  */
 
-interface StoreKind {
-  name: string;
-  prepare?: (ctx: Mocha.Context) => Promise<void>;
-  open: () => BotStore;
-  cleanUp?: () => Promise<void>;
-}
-
-let dir: string;
-let schema: string;
-const KINDS: StoreKind[] = [
-  { name: 'memory', open: () => new MemoryStore() },
-  {
-    name: 'SQLite',
-    open: () => new SqliteStore({ path: join(dir, `${testSchemaName()}.db`) }),
-  },
-  {
-    name: 'PostgreSQL',
-    prepare: (ctx) => requirePostgres(ctx),
-    open: () => new PostgresStore({ url: TEST_DATABASE_URL, schema }),
-    cleanUp: async () => {
-      await adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    },
-  },
-];
-
 function claimsOf(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
 }
+
+let dir: string;
 
 describe('bot scopes', function () {
   let sso: SsoFixture;
@@ -66,203 +44,189 @@ describe('bot scopes', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const kind of KINDS) {
-    describe(`on the ${kind.name} store`, function () {
-      let store: BotStore;
-      let gate: JwtGate;
-      let app: Express;
+  describeEachStore((kind) => {
+    let store: BotStore;
+    let gate: JwtGate;
+    let app: Express;
 
-      if (kind.prepare) {
-        const prepare = kind.prepare;
-        before(async function () {
-          await prepare(this);
-        });
-      }
-      beforeEach(async function () {
-        schema = testSchemaName();
-        store = kind.open();
-        gate = await createJwtGate(
-          {
-            ...botGateOptions(sso),
-            botConfiguration: {
-              defaultBots: ['ingestion-bot'],
-              defaultBotScopes: ['tables:read', 'tables:write'],
-            },
+    beforeEach(async function () {
+      store = kind.open();
+      gate = await createJwtGate(
+        {
+          ...botGateOptions(sso),
+          botConfiguration: {
+            defaultBots: ['ingestion-bot'],
+            defaultBotScopes: ['tables:read', 'tables:write'],
           },
-          { keySet: testKeySet(), store },
-        );
-        app = express();
-        app.use(gate.authenticate);
-        app.use(gate.botsRouter);
-        app.get('/api/v1/tables', requireScopes('tables:read'), (req, res) => {
-          res.json({ scopes: req.user!.scopes });
-        });
-        app.post('/api/v1/tables', requireScopes('tables:write'), (_req, res) => {
-          res.status(201).json({});
-        });
-        app.use(gate.errorHandler);
+        },
+        { keySet: testKeySet(), store },
+      );
+      app = express();
+      app.use(gate.authenticate);
+      app.use(gate.botsRouter);
+      app.get('/api/v1/tables', requireScopes('tables:read'), (req, res) => {
+        res.json({ scopes: req.user!.scopes });
       });
-      afterEach(async function () {
-        await gate.close();
-        await store.close();
-        await kind.cleanUp?.();
+      app.post('/api/v1/tables', requireScopes('tables:write'), (_req, res) => {
+        res.status(201).json({});
       });
-
-      const generate = (name: string, body: Record<string, unknown>, path = `/api/v1/bots/${name}/token`) =>
-        request(app).put(path).set(admin).send(body);
-      const read = (token: string) => request(app).get('/api/v1/tables').set(bearer(token));
-      const write = (token: string) => request(app).post('/api/v1/tables').set(bearer(token));
-
-      it("gives default bots defaultBotScopes, and a token without a choice the bot's whole allowed set", async function () {
-        const shown = await request(app).get('/api/v1/bots/ingestion-bot').set(admin);
-        assert.deepEqual(shown.body.allowedScopes, ['tables:read', 'tables:write']);
-        const minted = await generate('ingestion-bot', { JWTTokenExpiry: '7' });
-        assert.equal(minted.status, 200, JSON.stringify(minted.body));
-        assert.equal(claimsOf(minted.body.JWTToken).scope, 'tables:read tables:write');
-        assert.deepEqual((await read(minted.body.JWTToken)).body.scopes, ['tables:read', 'tables:write']);
-        assert.equal((await write(minted.body.JWTToken)).status, 201);
-        const meta = await request(app).get('/api/v1/bots/ingestion-bot/token').set(admin);
-        assert.deepEqual(meta.body.scopes, ['tables:read', 'tables:write']);
-      });
-
-      it('mints a token with a subset of the allowed scopes; it gets 403 insufficient_scope beyond them', async function () {
-        const minted = await generate(
-          'ingestion-bot',
-          { JWTTokenExpiry: '7', scopes: ['tables:read'] },
-          '/api/v1/users/generateToken/ingestion-bot',
-        );
-        assert.equal(minted.status, 200, JSON.stringify(minted.body));
-        const token = minted.body.JWTToken as string;
-        assert.equal(claimsOf(token).scope, 'tables:read');
-        assert.equal((await read(token)).status, 200);
-        const denied = await write(token);
-        assert.equal(denied.status, 403);
-        assert.equal(denied.body.errorCode, 'ERR_INSUFFICIENT_SCOPE');
-        assert.match(
-          String(denied.headers['www-authenticate']),
-          /error="insufficient_scope", .*scope="tables:write"/,
-        );
-        const list = await request(app).get('/api/v1/bots').set(admin);
-        assert.deepEqual(list.body.data[0].token.scopes, ['tables:read']);
-        const alias = await request(app).get('/api/v1/users/token/ingestion-bot').set(admin);
-        assert.deepEqual(alias.body.scopes, ['tables:read']);
-
-        const none = await generate('ingestion-bot', { JWTTokenExpiry: '7', scopes: [] });
-        assert.equal(
-          claimsOf(none.body.JWTToken).scope,
-          '',
-          'no scopes is an empty claim, not "all of them"',
-        );
-        assert.equal((await read(none.body.JWTToken)).status, 403);
-      });
-
-      it('refuses a scope outside the allowed set, or a malformed list, with 400 naming it; nothing is minted', async function () {
-        const first = await generate('ingestion-bot', { JWTTokenExpiry: '7' });
-        const outside = await generate('ingestion-bot', {
-          JWTTokenExpiry: '7',
-          scopes: ['tables:read', 'admin'],
-        });
-        assert.equal(outside.status, 400);
-        assert.equal(outside.body.errorCode, 'ERR_BAD_REQUEST');
-        assert.match(
-          outside.body.message,
-          /not allowed the scope admin \(allowed: tables:read, tables:write\)\. An admin can allow more with PATCH \/api\/v1\/bots\/ingestion-bot/,
-        );
-        for (const scopes of ['tables:read', ['tables read'], [7], ['a"b']]) {
-          const bad = await generate('ingestion-bot', { JWTTokenExpiry: '7', scopes });
-          assert.equal(bad.status, 400, JSON.stringify(scopes));
-          assert.match(bad.body.message, /^scopes/);
-        }
-        assert.equal((await read(first.body.JWTToken)).status, 200, 'the current token was not replaced');
-      });
-
-      it('lets an admin set allowedScopes at creation and with PATCH; live tokens follow at once', async function () {
-        const created = await request(app)
-          .post('/api/v1/bots')
-          .set(admin)
-          .send({ name: 'etl', allowedScopes: ['tables:read', 'tables:write'] });
-        assert.equal(created.status, 201);
-        assert.deepEqual(created.body.allowedScopes, ['tables:read', 'tables:write']);
-        const token = (await generate('etl', { JWTTokenExpiry: '7' })).body.JWTToken as string;
-        assert.equal((await write(token)).status, 201);
-        assert.equal((await write(token)).status, 201, 'cached now');
-
-        const patched = await request(app)
-          .patch('/api/v1/bots/etl')
-          .set(admin)
-          .send({ allowedScopes: ['tables:read'] });
-        assert.equal(patched.status, 200, JSON.stringify(patched.body));
-        assert.deepEqual(patched.body.allowedScopes, ['tables:read']);
-        assert.deepEqual(patched.body.token.scopes, ['tables:read']);
-        assert.equal((await write(token)).status, 403, 'a narrowed bot narrows its live token');
-        assert.deepEqual((await read(token)).body.scopes, ['tables:read']);
-        const audit = await gate.bots.listAudit({ botName: 'etl', limit: 1 });
-        assert.equal(audit[0]?.action, 'bot.update');
-
-        for (const body of [{}, { allowedScopes: 'tables:read' }, { allowedScopes: [], displayName: 'x' }]) {
-          const bad = await request(app).patch('/api/v1/bots/etl').set(admin).send(body);
-          assert.equal(bad.status, 400, JSON.stringify(body));
-        }
-        assert.equal(
-          (await request(app).patch('/api/v1/bots/nobody').set(admin).send({ allowedScopes: [] })).status,
-          404,
-        );
-        const notAdmin = await request(app)
-          .patch('/api/v1/bots/etl')
-          .set(bearer(sso.token('jane')))
-          .send({ allowedScopes: ['tables:write'] });
-        assert.equal(notAdmin.status, 403);
-        assert.equal(
-          (
-            await request(app)
-              .post('/api/v1/bots')
-              .set(admin)
-              .send({ name: 'x', allowedScopes: ['a b'] })
-          ).status,
-          400,
-        );
-      });
-
-      it("gives a token minted before scopes existed (no scope claim) its bot's allowed set, as it changes", async function () {
-        const minted = gate.mintToken({
-          subject: 'ingestion-bot',
-          email: 'ingestion-bot@example.com',
-          isBot: true,
-          tokenType: 'BOT',
-          expiry: '7',
-        });
-        assert.equal(claimsOf(minted.token).scope, undefined);
-        await store.issueToken(
-          {
-            botName: 'ingestion-bot',
-            jti: minted.jti,
-            tokenHash: hashToken(minted.token),
-            last4: tokenLast4(minted.token),
-            expiry: '7',
-            issuedAt: minted.issuedAt,
-            expiresAt: minted.expiresAt,
-            issuedBy: 'admin',
-            lastUsedAt: null,
-            revokedAt: null,
-            scopes: null,
-            dpopJkt: null,
-          },
-          'admin',
-        );
-        assert.deepEqual((await read(minted.token)).body.scopes, ['tables:read', 'tables:write']);
-        assert.equal((await write(minted.token)).status, 201);
-        const meta = await request(app).get('/api/v1/bots/ingestion-bot/token').set(admin);
-        assert.deepEqual(meta.body.scopes, ['tables:read', 'tables:write']);
-
-        await request(app)
-          .patch('/api/v1/bots/ingestion-bot')
-          .set(admin)
-          .send({ allowedScopes: ['tables:read'] });
-        assert.equal((await write(minted.token)).status, 403);
-        assert.deepEqual((await read(minted.token)).body.scopes, ['tables:read']);
-      });
+      app.use(gate.errorHandler);
     });
-  }
+    afterEach(async function () {
+      await gate.close();
+      await store.close();
+    });
+
+    const generate = (name: string, body: Record<string, unknown>, path = `/api/v1/bots/${name}/token`) =>
+      request(app).put(path).set(admin).send(body);
+    const read = (token: string) => request(app).get('/api/v1/tables').set(bearer(token));
+    const write = (token: string) => request(app).post('/api/v1/tables').set(bearer(token));
+
+    it("gives default bots defaultBotScopes, and a token without a choice the bot's whole allowed set", async function () {
+      const shown = await request(app).get('/api/v1/bots/ingestion-bot').set(admin);
+      assert.deepEqual(shown.body.allowedScopes, ['tables:read', 'tables:write']);
+      const minted = await generate('ingestion-bot', { JWTTokenExpiry: '7' });
+      assert.equal(minted.status, 200, JSON.stringify(minted.body));
+      assert.equal(claimsOf(minted.body.JWTToken).scope, 'tables:read tables:write');
+      assert.deepEqual((await read(minted.body.JWTToken)).body.scopes, ['tables:read', 'tables:write']);
+      assert.equal((await write(minted.body.JWTToken)).status, 201);
+      const meta = await request(app).get('/api/v1/bots/ingestion-bot/token').set(admin);
+      assert.deepEqual(meta.body.scopes, ['tables:read', 'tables:write']);
+    });
+
+    it('mints a token with a subset of the allowed scopes; it gets 403 insufficient_scope beyond them', async function () {
+      const minted = await generate(
+        'ingestion-bot',
+        { JWTTokenExpiry: '7', scopes: ['tables:read'] },
+        '/api/v1/users/generateToken/ingestion-bot',
+      );
+      assert.equal(minted.status, 200, JSON.stringify(minted.body));
+      const token = minted.body.JWTToken as string;
+      assert.equal(claimsOf(token).scope, 'tables:read');
+      assert.equal((await read(token)).status, 200);
+      const denied = await write(token);
+      assert.equal(denied.status, 403);
+      assert.equal(denied.body.errorCode, 'ERR_INSUFFICIENT_SCOPE');
+      assert.match(
+        String(denied.headers['www-authenticate']),
+        /error="insufficient_scope", .*scope="tables:write"/,
+      );
+      const list = await request(app).get('/api/v1/bots').set(admin);
+      assert.deepEqual(list.body.data[0].token.scopes, ['tables:read']);
+      const alias = await request(app).get('/api/v1/users/token/ingestion-bot').set(admin);
+      assert.deepEqual(alias.body.scopes, ['tables:read']);
+
+      const none = await generate('ingestion-bot', { JWTTokenExpiry: '7', scopes: [] });
+      assert.equal(claimsOf(none.body.JWTToken).scope, '', 'no scopes is an empty claim, not "all of them"');
+      assert.equal((await read(none.body.JWTToken)).status, 403);
+    });
+
+    it('refuses a scope outside the allowed set, or a malformed list, with 400 naming it; nothing is minted', async function () {
+      const first = await generate('ingestion-bot', { JWTTokenExpiry: '7' });
+      const outside = await generate('ingestion-bot', {
+        JWTTokenExpiry: '7',
+        scopes: ['tables:read', 'admin'],
+      });
+      assert.equal(outside.status, 400);
+      assert.equal(outside.body.errorCode, 'ERR_BAD_REQUEST');
+      assert.match(
+        outside.body.message,
+        /not allowed the scope admin \(allowed: tables:read, tables:write\)\. An admin can allow more with PATCH \/api\/v1\/bots\/ingestion-bot/,
+      );
+      for (const scopes of ['tables:read', ['tables read'], [7], ['a"b']]) {
+        const bad = await generate('ingestion-bot', { JWTTokenExpiry: '7', scopes });
+        assert.equal(bad.status, 400, JSON.stringify(scopes));
+        assert.match(bad.body.message, /^scopes/);
+      }
+      assert.equal((await read(first.body.JWTToken)).status, 200, 'the current token was not replaced');
+    });
+
+    it('lets an admin set allowedScopes at creation and with PATCH; live tokens follow at once', async function () {
+      const created = await request(app)
+        .post('/api/v1/bots')
+        .set(admin)
+        .send({ name: 'etl', allowedScopes: ['tables:read', 'tables:write'] });
+      assert.equal(created.status, 201);
+      assert.deepEqual(created.body.allowedScopes, ['tables:read', 'tables:write']);
+      const token = (await generate('etl', { JWTTokenExpiry: '7' })).body.JWTToken as string;
+      assert.equal((await write(token)).status, 201);
+      assert.equal((await write(token)).status, 201, 'cached now');
+
+      const patched = await request(app)
+        .patch('/api/v1/bots/etl')
+        .set(admin)
+        .send({ allowedScopes: ['tables:read'] });
+      assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      assert.deepEqual(patched.body.allowedScopes, ['tables:read']);
+      assert.deepEqual(patched.body.token.scopes, ['tables:read']);
+      assert.equal((await write(token)).status, 403, 'a narrowed bot narrows its live token');
+      assert.deepEqual((await read(token)).body.scopes, ['tables:read']);
+      const audit = await gate.bots.listAudit({ botName: 'etl', limit: 1 });
+      assert.equal(audit[0]?.action, 'bot.update');
+
+      for (const body of [{}, { allowedScopes: 'tables:read' }, { allowedScopes: [], displayName: 'x' }]) {
+        const bad = await request(app).patch('/api/v1/bots/etl').set(admin).send(body);
+        assert.equal(bad.status, 400, JSON.stringify(body));
+      }
+      assert.equal(
+        (await request(app).patch('/api/v1/bots/nobody').set(admin).send({ allowedScopes: [] })).status,
+        404,
+      );
+      const notAdmin = await request(app)
+        .patch('/api/v1/bots/etl')
+        .set(bearer(sso.token('jane')))
+        .send({ allowedScopes: ['tables:write'] });
+      assert.equal(notAdmin.status, 403);
+      assert.equal(
+        (
+          await request(app)
+            .post('/api/v1/bots')
+            .set(admin)
+            .send({ name: 'x', allowedScopes: ['a b'] })
+        ).status,
+        400,
+      );
+    });
+
+    it("gives a token minted before scopes existed (no scope claim) its bot's allowed set, as it changes", async function () {
+      const minted = gate.mintToken({
+        subject: 'ingestion-bot',
+        email: 'ingestion-bot@example.com',
+        isBot: true,
+        tokenType: 'BOT',
+        expiry: '7',
+      });
+      assert.equal(claimsOf(minted.token).scope, undefined);
+      await store.issueToken(
+        {
+          botName: 'ingestion-bot',
+          jti: minted.jti,
+          tokenHash: hashToken(minted.token),
+          last4: tokenLast4(minted.token),
+          expiry: '7',
+          issuedAt: minted.issuedAt,
+          expiresAt: minted.expiresAt,
+          issuedBy: 'admin',
+          lastUsedAt: null,
+          revokedAt: null,
+          scopes: null,
+          dpopJkt: null,
+        },
+        'admin',
+      );
+      assert.deepEqual((await read(minted.token)).body.scopes, ['tables:read', 'tables:write']);
+      assert.equal((await write(minted.token)).status, 201);
+      const meta = await request(app).get('/api/v1/bots/ingestion-bot/token').set(admin);
+      assert.deepEqual(meta.body.scopes, ['tables:read', 'tables:write']);
+
+      await request(app)
+        .patch('/api/v1/bots/ingestion-bot')
+        .set(admin)
+        .send({ allowedScopes: ['tables:read'] });
+      assert.equal((await write(minted.token)).status, 403);
+      assert.deepEqual((await read(minted.token)).body.scopes, ['tables:read']);
+    });
+  });
 
   it('gives a default bot that has no scopes, and never had any set, the defaultBotScopes at the next start, once', async function () {
     const store = new MemoryStore();

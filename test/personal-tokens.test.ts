@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request, { type Response } from 'supertest';
 import { loadConfig } from '../lib/config/load-config.js';
-import { MemoryStore } from '../lib/store/memory-store.js';
 import { PostgresStore } from '../lib/store/postgres-store.js';
 import { SqliteStore } from '../lib/store/sqlite-store.js';
 import type { BotStore } from '../lib/store/types.js';
@@ -24,29 +23,10 @@ import {
   writeBotConfig,
 } from './support/bot-app.js';
 import { adminQuery, requirePostgres, TEST_DATABASE_URL, testSchemaName } from './support/postgres.js';
+import { describeEachStore } from './support/store-kinds.js';
 
 const TOKEN_PATH = '/api/v1/users/security/token';
 const REVOKE_PATH = '/api/v1/users/security/token/revoke';
-
-interface StoreKind {
-  name: string;
-  prepare?: (ctx: Mocha.Context) => Promise<void>;
-  open: () => BotStore;
-  cleanUp?: () => Promise<void>;
-}
-
-let dir: string;
-let schema: string;
-const KINDS: StoreKind[] = [
-  { name: 'memory', open: () => new MemoryStore() },
-  { name: 'SQLite', open: () => new SqliteStore({ path: join(dir, `${testSchemaName()}.db`) }) },
-  {
-    name: 'PostgreSQL',
-    prepare: (ctx) => requirePostgres(ctx),
-    open: () => new PostgresStore({ url: TEST_DATABASE_URL, schema }),
-    cleanUp: () => adminQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).then(() => undefined),
-  },
-];
 
 function claimsOf(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
@@ -57,6 +37,8 @@ function assertRevoked(res: Response, what: string): void {
   assert.equal(res.body.errorCode, 'ERR_TOKEN_REVOKED', what);
   assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/, what);
 }
+
+let dir: string;
 
 describe('personal access tokens', function () {
   let sso: SsoFixture;
@@ -69,223 +51,211 @@ describe('personal access tokens', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const kind of KINDS) {
-    describe(`on the ${kind.name} store`, function () {
-      let store: BotStore;
-      let server: BotApp;
-      const alice = () => bearer(sso.token('alice'));
-      const admin = () => bearer(sso.token('admin'));
+  describeEachStore((kind) => {
+    let store: BotStore;
+    let server: BotApp;
+    const alice = () => bearer(sso.token('alice'));
+    const admin = () => bearer(sso.token('admin'));
 
-      if (kind.prepare) {
-        const prepare = kind.prepare;
-        before(async function () {
-          await prepare(this);
-        });
-      }
-      beforeEach(async function () {
-        schema = testSchemaName();
-        store = kind.open();
-        server = await startBotApp(
-          sso,
-          { store },
-          {
-            ...botGateOptions(sso),
-            authenticationConfiguration: {
-              ...botGateOptions(sso).authenticationConfiguration,
-              defaultScopes: ['tables:read', 'tables:write'],
-            },
-            personalTokenConfiguration: { maxTokensPerUser: 3 },
+    beforeEach(async function () {
+      store = kind.open();
+      server = await startBotApp(
+        sso,
+        { store },
+        {
+          ...botGateOptions(sso),
+          authenticationConfiguration: {
+            ...botGateOptions(sso).authenticationConfiguration,
+            defaultScopes: ['tables:read', 'tables:write'],
           },
-        );
-      });
-      afterEach(async function () {
-        await server.gate.close();
-        await store.close();
-        await kind.cleanUp?.();
-      });
-
-      const mint = (who: Record<string, string>, body: Record<string, unknown>) =>
-        request(server.app).put(TOKEN_PATH).set(who).send(body);
-      async function mintOk(who: Record<string, string>, body: Record<string, unknown>): Promise<string> {
-        const res = await mint(who, body);
-        assert.equal(res.status, 200, JSON.stringify(res.body));
-        return (res.body as { JWTToken: string }).JWTToken;
-      }
-      const tables = (token: string) => request(server.app).get('/api/v1/tables').set(bearer(token));
-
-      it("mints a token for the signed-in person: their name and email, PERSONAL_ACCESS, not a bot, and within the person's scopes", async function () {
-        const res = await mint(alice(), {
-          tokenName: 'laptop',
-          JWTTokenExpiry: '7',
-          scopes: ['tables:read'],
-        });
-        assert.equal(res.status, 200, JSON.stringify(res.body));
-        assert.equal(res.headers['cache-control'], 'no-store');
-        const body = res.body as Record<string, unknown>;
-        assert.equal(body.tokenName, 'laptop');
-        assert.equal(body.JWTTokenExpiry, '7');
-        assert.deepEqual(body.scopes, ['tables:read']);
-        const token = body.JWTToken as string;
-        assert.equal(body.last4, token.slice(-4));
-        const claims = claimsOf(token);
-        assert.equal(claims.sub, 'alice');
-        assert.equal(claims.email, 'alice@example.com');
-        assert.equal(claims.tokenType, 'PERSONAL_ACCESS');
-        assert.equal(claims.isBot, false);
-        assert.equal(claims.scope, 'tables:read');
-        assert.equal(claims.jti, body.id);
-
-        const used = await tables(token);
-        assert.equal(used.status, 200, JSON.stringify(used.body));
-        const principal = used.body.principal as Record<string, unknown>;
-        assert.equal(principal.name, 'alice');
-        assert.equal(principal.tokenType, 'PERSONAL_ACCESS');
-        assert.equal(principal.isBot, false);
-        assert.equal(principal.isAdmin, false);
-        assert.deepEqual(principal.scopes, ['tables:read']);
-
-        // Default: all of the person's own scopes; never one they lack.
-        assert.equal(
-          claimsOf(await mintOk(alice(), { tokenName: 'ci', JWTTokenExpiry: 'OneHour' })).scope,
-          'tables:read tables:write',
-        );
-        const beyond = await mint(alice(), { tokenName: 'x', JWTTokenExpiry: '7', scopes: ['bots:admin'] });
-        assert.equal(beyond.status, 400);
-        assert.match(beyond.body.message, /bots:admin/);
-      });
-
-      it('lists the tokens without the tokens themselves, and revokes one so it fails on the very next request', async function () {
-        const first = await mintOk(alice(), { tokenName: 'laptop', JWTTokenExpiry: '7' });
-        const second = await mintOk(alice(), { tokenName: 'ci', JWTTokenExpiry: 'Unlimited' });
-        assert.equal((await tables(first)).status, 200);
-        assert.equal((await tables(first)).status, 200); // cached from here on
-
-        const listed = await request(server.app).get(TOKEN_PATH).set(alice());
-        assert.equal(listed.status, 200);
-        const data = listed.body.data as Array<Record<string, unknown>>;
-        assert.deepEqual(data.map((t) => t.tokenName).sort(), ['ci', 'laptop']);
-        assert.ok(!JSON.stringify(listed.body).includes(first.split('.')[2]!), 'never the token');
-        assert.ok(data.every((t) => !('JWTToken' in t) && !('tokenHash' in t)));
-        const firstId = claimsOf(first).jti as string;
-
-        const revoked = await request(server.app)
-          .put(REVOKE_PATH)
-          .set(alice())
-          .send({ tokenIds: [firstId] });
-        assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
-        assert.deepEqual(revoked.body.revoked, [firstId]);
-        assertRevoked(await tables(first), 'the revoked token');
-        assert.equal((await tables(second)).status, 200, 'the other token still works');
-
-        const audit = await server.gate.bots.listAudit({ userName: 'alice' });
-        assert.deepEqual(
-          audit.map((e) => [e.action, e.jti]),
-          [
-            ['personal-token.revoke', firstId],
-            ['personal-token.issue', claimsOf(second).jti],
-            ['personal-token.issue', firstId],
-          ],
-        );
-        assert.ok(
-          audit.every((e) => e.userName === 'alice' && e.actor.startsWith('alice <alice@example.com>')),
-        );
-      });
-
-      it('holds a person to the limit of live tokens; a revoked one frees a place', async function () {
-        for (const name of ['a', 'b', 'c']) await mintOk(alice(), { tokenName: name, JWTTokenExpiry: '7' });
-        const over = await mint(alice(), { tokenName: 'd', JWTTokenExpiry: '7' });
-        assert.equal(over.status, 409, JSON.stringify(over.body));
-        assert.match(over.body.message, /3/);
-        // Someone else's limit is their own.
-        await mintOk(bearer(sso.token('bob')), { tokenName: 'b', JWTTokenExpiry: '7' });
-        const all = await request(server.app).put(`${REVOKE_PATH}?removeAll=true`).set(alice()).send({});
-        assert.equal(all.body.revoked.length, 3);
-        await mintOk(alice(), { tokenName: 'd', JWTTokenExpiry: '7' });
-      });
-
-      it('refuses bots (400), a personal token minting another (403), and bad fields (400)', async function () {
-        const minted = await request(server.app)
-          .put('/api/v1/bots/ingestion-bot/token')
-          .set(admin())
-          .send({ JWTTokenExpiry: '7' });
-        const bot = bearer(minted.body.JWTToken as string);
-        assert.equal((await mint(bot, { tokenName: 'x', JWTTokenExpiry: '7' })).status, 400);
-        assert.equal((await request(server.app).get(TOKEN_PATH).set(bot)).status, 400);
-        assert.equal(
-          (await request(server.app).put(REVOKE_PATH).set(bot).send({ tokenIds: [] })).status,
-          400,
-        );
-
-        const personal = await mintOk(alice(), { tokenName: 'laptop', JWTTokenExpiry: '7' });
-        const again = await mint(bearer(personal), { tokenName: 'longer', JWTTokenExpiry: 'Unlimited' });
-        assert.equal(again.status, 403);
-        assert.equal(again.body.errorCode, 'ERR_FORBIDDEN');
-
-        assert.equal((await mint(alice(), { JWTTokenExpiry: '7' })).status, 400);
-        assert.equal(
-          (await mint(alice(), { tokenName: 'x', JWTTokenExpiry: '8' })).body.errorCode,
-          'ERR_EXPIRY_INVALID',
-        );
-        assert.equal(
-          (await request(server.app).put(REVOKE_PATH).set(alice()).send({ tokenIds: 'x' })).status,
-          400,
-        );
-        assert.equal((await request(server.app).put(TOKEN_PATH)).status, 401);
-      });
-
-      it("lets only an admin see and revoke another person's tokens", async function () {
-        const token = await mintOk(alice(), { tokenName: 'laptop', JWTTokenExpiry: '7' });
-        const bob = bearer(sso.token('bob'));
-        assert.equal((await request(server.app).get(`${TOKEN_PATH}?username=alice`).set(bob)).status, 403);
-        const notBobs = await request(server.app)
-          .put(`${REVOKE_PATH}?username=alice`)
-          .set(bob)
-          .send({ tokenIds: [claimsOf(token).jti] });
-        assert.equal(notBobs.status, 403);
-        // Bob's own revoke list never reaches Alice's tokens.
-        await request(server.app)
-          .put(REVOKE_PATH)
-          .set(bob)
-          .send({ tokenIds: [claimsOf(token).jti] });
-        assert.equal((await tables(token)).status, 200);
-
-        const seen = await request(server.app).get(`${TOKEN_PATH}?username=Alice`).set(admin());
-        assert.equal(seen.status, 200);
-        assert.equal(seen.body.data.length, 1);
-        const byAdmin = await request(server.app)
-          .put(`${REVOKE_PATH}?username=alice&removeAll=true`)
-          .set(admin())
-          .send({});
-        assert.deepEqual(byAdmin.body.revoked, [claimsOf(token).jti]);
-        assertRevoked(await tables(token), 'revoked by an admin');
-        const audit = await server.gate.bots.listAudit({ userName: 'alice', limit: 1 });
-        assert.match(audit[0]!.actor, /^admin </);
-      });
-
-      it("is an admin's token only while its person is an admin by verified email, never through a chosen name", async function () {
-        // Signed in as "admin" by a chosen username, with an address outside principalDomain.
-        const impostor = bearer(
-          sso.sign({ sub: 'x-1', preferred_username: 'admin', email: 'admin@evil.example' }),
-        );
-        const token = await mintOk(impostor, { tokenName: 'escalate', JWTTokenExpiry: '7' });
-        assert.equal(claimsOf(token).sub, 'admin');
-        const used = await tables(token);
-        assert.equal(used.status, 200);
-        assert.equal(used.body.principal.isAdmin, false);
-        assert.equal((await request(server.app).get('/api/v1/bots').set(bearer(token))).status, 403);
-
-        const real = await mintOk(admin(), { tokenName: 'ops', JWTTokenExpiry: '7' });
-        assert.equal((await tables(real)).body.principal.isAdmin, true);
-        assert.equal((await request(server.app).get('/api/v1/bots').set(bearer(real))).status, 200);
-      });
+          personalTokenConfiguration: { maxTokensPerUser: 3 },
+        },
+      );
     });
-  }
+    afterEach(async function () {
+      await server.gate.close();
+      await store.close();
+    });
+
+    const mint = (who: Record<string, string>, body: Record<string, unknown>) =>
+      request(server.app).put(TOKEN_PATH).set(who).send(body);
+    async function mintOk(who: Record<string, string>, body: Record<string, unknown>): Promise<string> {
+      const res = await mint(who, body);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return (res.body as { JWTToken: string }).JWTToken;
+    }
+    const tables = (token: string) => request(server.app).get('/api/v1/tables').set(bearer(token));
+
+    it("mints a token for the signed-in person: their name and email, PERSONAL_ACCESS, not a bot, and within the person's scopes", async function () {
+      const res = await mint(alice(), {
+        tokenName: 'laptop',
+        JWTTokenExpiry: '7',
+        scopes: ['tables:read'],
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.headers['cache-control'], 'no-store');
+      const body = res.body as Record<string, unknown>;
+      assert.equal(body.tokenName, 'laptop');
+      assert.equal(body.JWTTokenExpiry, '7');
+      assert.deepEqual(body.scopes, ['tables:read']);
+      const token = body.JWTToken as string;
+      assert.equal(body.last4, token.slice(-4));
+      const claims = claimsOf(token);
+      assert.equal(claims.sub, 'alice');
+      assert.equal(claims.email, 'alice@example.com');
+      assert.equal(claims.tokenType, 'PERSONAL_ACCESS');
+      assert.equal(claims.isBot, false);
+      assert.equal(claims.scope, 'tables:read');
+      assert.equal(claims.jti, body.id);
+
+      const used = await tables(token);
+      assert.equal(used.status, 200, JSON.stringify(used.body));
+      const principal = used.body.principal as Record<string, unknown>;
+      assert.equal(principal.name, 'alice');
+      assert.equal(principal.tokenType, 'PERSONAL_ACCESS');
+      assert.equal(principal.isBot, false);
+      assert.equal(principal.isAdmin, false);
+      assert.deepEqual(principal.scopes, ['tables:read']);
+
+      // Default: all of the person's own scopes; never one they lack.
+      assert.equal(
+        claimsOf(await mintOk(alice(), { tokenName: 'ci', JWTTokenExpiry: 'OneHour' })).scope,
+        'tables:read tables:write',
+      );
+      const beyond = await mint(alice(), { tokenName: 'x', JWTTokenExpiry: '7', scopes: ['bots:admin'] });
+      assert.equal(beyond.status, 400);
+      assert.match(beyond.body.message, /bots:admin/);
+    });
+
+    it('lists the tokens without the tokens themselves, and revokes one so it fails on the very next request', async function () {
+      const first = await mintOk(alice(), { tokenName: 'laptop', JWTTokenExpiry: '7' });
+      const second = await mintOk(alice(), { tokenName: 'ci', JWTTokenExpiry: 'Unlimited' });
+      assert.equal((await tables(first)).status, 200);
+      assert.equal((await tables(first)).status, 200); // cached from here on
+
+      const listed = await request(server.app).get(TOKEN_PATH).set(alice());
+      assert.equal(listed.status, 200);
+      const data = listed.body.data as Array<Record<string, unknown>>;
+      assert.deepEqual(data.map((t) => t.tokenName).sort(), ['ci', 'laptop']);
+      assert.ok(!JSON.stringify(listed.body).includes(first.split('.')[2]!), 'never the token');
+      assert.ok(data.every((t) => !('JWTToken' in t) && !('tokenHash' in t)));
+      const firstId = claimsOf(first).jti as string;
+
+      const revoked = await request(server.app)
+        .put(REVOKE_PATH)
+        .set(alice())
+        .send({ tokenIds: [firstId] });
+      assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
+      assert.deepEqual(revoked.body.revoked, [firstId]);
+      assertRevoked(await tables(first), 'the revoked token');
+      assert.equal((await tables(second)).status, 200, 'the other token still works');
+
+      const audit = await server.gate.bots.listAudit({ userName: 'alice' });
+      assert.deepEqual(
+        audit.map((e) => [e.action, e.jti]),
+        [
+          ['personal-token.revoke', firstId],
+          ['personal-token.issue', claimsOf(second).jti],
+          ['personal-token.issue', firstId],
+        ],
+      );
+      assert.ok(
+        audit.every((e) => e.userName === 'alice' && e.actor.startsWith('alice <alice@example.com>')),
+      );
+    });
+
+    it('holds a person to the limit of live tokens; a revoked one frees a place', async function () {
+      for (const name of ['a', 'b', 'c']) await mintOk(alice(), { tokenName: name, JWTTokenExpiry: '7' });
+      const over = await mint(alice(), { tokenName: 'd', JWTTokenExpiry: '7' });
+      assert.equal(over.status, 409, JSON.stringify(over.body));
+      assert.match(over.body.message, /3/);
+      // Someone else's limit is their own.
+      await mintOk(bearer(sso.token('bob')), { tokenName: 'b', JWTTokenExpiry: '7' });
+      const all = await request(server.app).put(`${REVOKE_PATH}?removeAll=true`).set(alice()).send({});
+      assert.equal(all.body.revoked.length, 3);
+      await mintOk(alice(), { tokenName: 'd', JWTTokenExpiry: '7' });
+    });
+
+    it('refuses bots (400), a personal token minting another (403), and bad fields (400)', async function () {
+      const minted = await request(server.app)
+        .put('/api/v1/bots/ingestion-bot/token')
+        .set(admin())
+        .send({ JWTTokenExpiry: '7' });
+      const bot = bearer(minted.body.JWTToken as string);
+      assert.equal((await mint(bot, { tokenName: 'x', JWTTokenExpiry: '7' })).status, 400);
+      assert.equal((await request(server.app).get(TOKEN_PATH).set(bot)).status, 400);
+      assert.equal((await request(server.app).put(REVOKE_PATH).set(bot).send({ tokenIds: [] })).status, 400);
+
+      const personal = await mintOk(alice(), { tokenName: 'laptop', JWTTokenExpiry: '7' });
+      const again = await mint(bearer(personal), { tokenName: 'longer', JWTTokenExpiry: 'Unlimited' });
+      assert.equal(again.status, 403);
+      assert.equal(again.body.errorCode, 'ERR_FORBIDDEN');
+
+      assert.equal((await mint(alice(), { JWTTokenExpiry: '7' })).status, 400);
+      assert.equal(
+        (await mint(alice(), { tokenName: 'x', JWTTokenExpiry: '8' })).body.errorCode,
+        'ERR_EXPIRY_INVALID',
+      );
+      assert.equal(
+        (await request(server.app).put(REVOKE_PATH).set(alice()).send({ tokenIds: 'x' })).status,
+        400,
+      );
+      assert.equal((await request(server.app).put(TOKEN_PATH)).status, 401);
+    });
+
+    it("lets only an admin see and revoke another person's tokens", async function () {
+      const token = await mintOk(alice(), { tokenName: 'laptop', JWTTokenExpiry: '7' });
+      const bob = bearer(sso.token('bob'));
+      assert.equal((await request(server.app).get(`${TOKEN_PATH}?username=alice`).set(bob)).status, 403);
+      const notBobs = await request(server.app)
+        .put(`${REVOKE_PATH}?username=alice`)
+        .set(bob)
+        .send({ tokenIds: [claimsOf(token).jti] });
+      assert.equal(notBobs.status, 403);
+      // Bob's own revoke list never reaches Alice's tokens.
+      await request(server.app)
+        .put(REVOKE_PATH)
+        .set(bob)
+        .send({ tokenIds: [claimsOf(token).jti] });
+      assert.equal((await tables(token)).status, 200);
+
+      const seen = await request(server.app).get(`${TOKEN_PATH}?username=Alice`).set(admin());
+      assert.equal(seen.status, 200);
+      assert.equal(seen.body.data.length, 1);
+      const byAdmin = await request(server.app)
+        .put(`${REVOKE_PATH}?username=alice&removeAll=true`)
+        .set(admin())
+        .send({});
+      assert.deepEqual(byAdmin.body.revoked, [claimsOf(token).jti]);
+      assertRevoked(await tables(token), 'revoked by an admin');
+      const audit = await server.gate.bots.listAudit({ userName: 'alice', limit: 1 });
+      assert.match(audit[0]!.actor, /^admin </);
+    });
+
+    it("is an admin's token only while its person is an admin by verified email, never through a chosen name", async function () {
+      // Signed in as "admin" by a chosen username, with an address outside principalDomain.
+      const impostor = bearer(
+        sso.sign({ sub: 'x-1', preferred_username: 'admin', email: 'admin@evil.example' }),
+      );
+      const token = await mintOk(impostor, { tokenName: 'escalate', JWTTokenExpiry: '7' });
+      assert.equal(claimsOf(token).sub, 'admin');
+      const used = await tables(token);
+      assert.equal(used.status, 200);
+      assert.equal(used.body.principal.isAdmin, false);
+      assert.equal((await request(server.app).get('/api/v1/bots').set(bearer(token))).status, 403);
+
+      const real = await mintOk(admin(), { tokenName: 'ops', JWTTokenExpiry: '7' });
+      assert.equal((await tables(real)).body.principal.isAdmin, true);
+      assert.equal((await request(server.app).get('/api/v1/bots').set(bearer(real))).status, 200);
+    });
+  });
 
   describe('revoked on one instance, refused on the next request on another', function () {
     for (const kind of ['SQLite', 'PostgreSQL'] as const) {
       describe(kind, function () {
         let a: BotApp;
         let b: BotApp;
+        let schema: string;
         const stores: BotStore[] = [];
         before(async function () {
           if (kind === 'PostgreSQL') await requirePostgres(this);
