@@ -1,5 +1,6 @@
 import type { BotRecord, BotStore, BotTokenRecord, LivePersonalToken, StoreChange } from '../store/types.js';
 import { ALL_BOTS } from '../store/types.js';
+import { LastUseBuffer } from './last-use-buffer.js';
 import type { BotTokenGuard, BotTokenState } from '../verify/bot-token-guard.js';
 
 export interface BotRegistryOptions {
@@ -24,9 +25,6 @@ export interface BotRegistryOptions {
 
 /** Settles a caller waiting for a reload; `error` when the reload failed. */
 type Waiter = (error?: Error) => void;
-
-/** More buffered uses than this trigger an early flush (a bound, not a tuning knob). */
-const MAX_BUFFERED_USES = 10_000;
 
 /** Least time between two store reads caused by one token newer than we know, ms. */
 const REFRESH_INTERVAL_MS = 1000;
@@ -60,7 +58,6 @@ export class BotRegistry implements BotTokenGuard {
   readonly #store: BotStore;
   readonly #onTokenRetired: (jti: string) => void;
   readonly #onScopesChanged: (jti: string) => void;
-  readonly #flushIntervalMs: number;
   readonly #minRetryMs: number;
   readonly #maxRetryMs: number;
 
@@ -104,9 +101,7 @@ export class BotRegistry implements BotTokenGuard {
   #retryTimer: NodeJS.Timeout | undefined;
   #retryMs: number;
 
-  readonly #uses = new Map<string, number>();
-  #flushTimer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> = Promise.resolve();
+  readonly #uses: LastUseBuffer;
   readonly #unsubscribe: Array<() => void> = [];
   #closed = false;
 
@@ -114,9 +109,9 @@ export class BotRegistry implements BotTokenGuard {
     this.#store = options.store;
     this.#onTokenRetired = options.onTokenRetired ?? (() => {});
     this.#onScopesChanged = options.onScopesChanged ?? (() => {});
-    this.#flushIntervalMs = options.flushIntervalMs ?? 10_000;
     this.#minRetryMs = options.minRetryMs ?? 250;
     this.#maxRetryMs = options.maxRetryMs ?? 5000;
+    this.#uses = new LastUseBuffer(this.#store, options.flushIntervalMs ?? 10_000);
     this.#retryMs = this.#minRetryMs;
   }
 
@@ -126,8 +121,7 @@ export class BotRegistry implements BotTokenGuard {
     // Subscribed before the load, so no change between the load and the subscription is missed.
     this.#unsubscribe.push(this.#store.onChange((change) => this.#changed(change)));
     if (this.#store.onHealth) this.#unsubscribe.push(this.#store.onHealth((up) => this.#health(up)));
-    this.#flushTimer = setInterval(() => void this.flush(), this.#flushIntervalMs);
-    this.#flushTimer.unref();
+    this.#uses.start();
     await this.#enqueueFull();
   }
 
@@ -232,14 +226,12 @@ export class BotRegistry implements BotTokenGuard {
 
   /** Buffers a use; written in batches by `flush()` (every `flushIntervalMs` and at close). */
   noteUse(jti: string, nowMs: number): void {
-    const seen = this.#uses.get(jti);
-    if (seen === undefined || nowMs > seen) this.#uses.set(jti, nowMs);
-    if (this.#uses.size > MAX_BUFFERED_USES) void this.flush();
+    this.#uses.note(jti, nowMs);
   }
 
   /** A use of `jti` noted but not yet written to the store, epoch ms. */
   pendingLastUse(jti: string): number | undefined {
-    return this.#uses.get(jti);
+    return this.#uses.pending(jti);
   }
 
   /** Every bot's token state is known (false during a store outage or after failed reloads). */
@@ -280,17 +272,7 @@ export class BotRegistry implements BotTokenGuard {
 
   /** Writes buffered `last used at` times. A failed write keeps them for the next flush. */
   flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(async () => {
-      if (this.#uses.size === 0) return;
-      const batch = [...this.#uses].map(([jti, at]) => ({ jti, at }));
-      this.#uses.clear();
-      try {
-        await this.#store.recordLastUsed(batch);
-      } catch {
-        for (const { jti, at } of batch) this.noteUse(jti, at);
-      }
-    });
-    return this.#flushing;
+    return this.#uses.flush();
   }
 
   /** Stops listening and retrying, and flushes buffered uses. Does not close the store. */
@@ -299,14 +281,13 @@ export class BotRegistry implements BotTokenGuard {
     this.#closed = true;
     this.#allStale = true;
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
-    clearInterval(this.#flushTimer);
     clearTimeout(this.#retryTimer);
     // Nobody waits forever on a reload that will not run now.
     for (const waiters of this.#pending.values()) for (const settle of waiters) settle();
     this.#pending.clear();
     for (const settle of this.#fullWaiters.splice(0)) settle(new Error('The bot registry is closed.'));
     this.#reloadEnded();
-    await this.flush();
+    await this.#uses.close();
   }
 
   /** Marks the change unapplied, then queues its reload (which may start reading at once). */
