@@ -1,11 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
-import { ConfigError, conflict, notFound } from '../errors.js';
-import { Listeners } from './listeners.js';
-import { loadDriver } from './load-driver.js';
-import { PostgresChangeListener } from './postgres-change-listener.js';
-import { translatePostgresError } from './postgres-errors.js';
-import { migratePostgres } from './postgres-migrations.js';
+// The shared store's SQL: bots, bot tokens, personal tokens, the audit log and DPoP proofs in one
+// PostgreSQL schema. The pool, the write transactions, change notification and health are the
+// connection's (`postgres-connection.ts`).
+import { conflict, notFound } from '../errors.js';
+import { PostgresConnection } from './postgres-connection.js';
+import type { PostgresStoreOptions, Tx } from './postgres-connection.js';
 import {
   AUDIT_COLUMNS,
   BOT_COLUMNS,
@@ -36,7 +34,6 @@ import {
   requireDpopDetail,
   scopesDetail,
 } from './store-helpers.js';
-import { ALL_BOTS } from './types.js';
 import type {
   AuditAction,
   AuditEntry,
@@ -49,37 +46,11 @@ import type {
   StoreChange,
 } from './types.js';
 
+export type { PostgresStoreOptions } from './postgres-connection.js';
+
 type BotRow = Parameters<typeof botFromRow>[0];
 type TokenRow = Parameters<typeof tokenFromRow>[0];
 type PersonalTokenRow = Parameters<typeof personalTokenFromRow>[0];
-
-export interface PostgresStoreOptions {
-  /** `postgres://user:password@host:5432/db`. Never echoed in errors (it may hold a password). */
-  url: string;
-  /** Schema holding jwt-gate's tables; created if missing. Default `jwt_gate`. */
-  schema?: string;
-  /** How long to wait for a connection before failing with 503, ms. Default 2000. */
-  connectionTimeoutMillis?: number;
-  /** How long to wait for a query's answer before failing with 503, ms. Default 5000. */
-  queryTimeoutMillis?: number;
-  /** Pool size. Default 10. */
-  maxConnections?: number;
-  /** Reconnect backoff of the notification connection, ms. Defaults 100 and 5000. */
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
-}
-
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,39}$/;
-const INT8_OID = 20;
-
-/** Type parsing of `pg`, except that bigint columns (epoch ms, well inside Number's range) are numbers. */
-function typeParsers(driver: typeof pg): typeof pg.types.getTypeParser {
-  const parse = (oid: number, format?: 'text' | 'binary'): ((value: string) => unknown) =>
-    oid === INT8_OID ? Number : (driver.types.getTypeParser(oid, format) as (value: string) => unknown);
-  return parse as typeof pg.types.getTypeParser;
-}
-
-type Tx = pg.PoolClient;
 
 /**
  * The shared store: several jwt-gate instances on one PostgreSQL database. Writes are transactions
@@ -90,103 +61,40 @@ export class PostgresStore implements BotStore {
   readonly kind = 'postgres';
   /** The schema, quoted for SQL. */
   readonly #s: string;
-  readonly #channel: string;
-  /** Tags our own notifications, which were already emitted synchronously. */
-  readonly #origin = randomUUID();
-  readonly #options: PostgresStoreOptions;
   readonly #schema: string;
-  /** Set by `init()`, once the driver (`pg`, an optional peer dependency) is loaded. */
-  #pool: pg.Pool | undefined;
-  #listener: PostgresChangeListener | undefined;
-  readonly #changes = new Listeners<StoreChange>();
-  readonly #health = new Listeners<boolean>();
-  #initialized = false;
-  #closed = false;
+  readonly #db: PostgresConnection;
   /** When expired DPoP proofs are next pruned (the `now` of claims, epoch ms). */
   #dpopPruneAt = 0;
 
   constructor(options: PostgresStoreOptions) {
-    const schema = options.schema ?? 'jwt_gate';
-    if (!SCHEMA_NAME.test(schema)) {
-      throw new ConfigError(
-        `PostgreSQL schema "${schema}" is invalid: use lower-case letters, digits and "_" (at most 40 characters).`,
-      );
-    }
-    this.#s = `"${schema}"`;
-    this.#channel = `${schema}_changes`;
-    this.#options = options;
-    this.#schema = schema;
+    this.#db = new PostgresConnection(options);
+    this.#schema = this.#db.schema;
+    this.#s = `"${this.#schema}"`;
   }
 
-  async init(): Promise<void> {
-    if (this.#initialized) return;
-    const pool = this.#pool ?? this.#connectPool(await loadDriver<typeof pg>('pg'));
-    try {
-      const client = await pool.connect();
-      try {
-        await migratePostgres(client, this.#s);
-      } finally {
-        client.release();
-      }
-      await this.#listener?.start();
-      this.#initialized = true;
-    } catch (error) {
-      throw translatePostgresError(error, true);
-    }
+  init(): Promise<void> {
+    return this.#db.init();
   }
 
-  #connectPool(driver: typeof pg): pg.Pool {
-    const options = this.#options;
-    const schema = this.#schema;
-    const client: pg.ClientConfig = {
-      connectionString: options.url,
-      connectionTimeoutMillis: options.connectionTimeoutMillis ?? 2000,
-      query_timeout: options.queryTimeoutMillis ?? 5000,
-      keepAlive: true,
-      application_name: `jwt-gate:${schema}`,
-      types: { getTypeParser: typeParsers(driver) },
-    };
-    const pool = new driver.Pool({ ...client, max: options.maxConnections ?? 10, allowExitOnIdle: true });
-    // An idle client whose server went away: the pool drops it; the next query reports the outage.
-    pool.on('error', () => undefined);
-    this.#pool = pool;
-    this.#listener = new PostgresChangeListener({
-      driver,
-      client: { ...client, application_name: `jwt-gate-listen:${schema}` },
-      channel: this.#channel,
-      minBackoffMs: options.minBackoffMs ?? 100,
-      maxBackoffMs: options.maxBackoffMs ?? 5000,
-      onNotification: (payload) => this.#notified(payload),
-      onResync: () => this.#changes.emit({ botName: ALL_BOTS }),
-      onHealth: (healthy) => this.#health.emit(healthy),
-    });
-    return pool;
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#changes.clear();
-    this.#health.clear();
-    await this.#listener?.stop();
-    await this.#pool?.end();
+  close(): Promise<void> {
+    return this.#db.close();
   }
 
   listBots(): Promise<BotRecord[]> {
-    return this.#rows<BotRow>(`SELECT ${BOT_COLUMNS} FROM ${this.#s}.bots ORDER BY name`).then((rows) =>
-      rows.map(botFromRow),
-    );
+    return this.#db
+      .read<BotRow>(`SELECT ${BOT_COLUMNS} FROM ${this.#s}.bots ORDER BY name`)
+      .then((rows) => rows.map(botFromRow));
   }
 
   async getBot(name: string): Promise<BotRecord | null> {
-    const rows = await this.#rows<BotRow>(`SELECT ${BOT_COLUMNS} FROM ${this.#s}.bots WHERE name = $1`, [
+    const rows = await this.#db.read<BotRow>(`SELECT ${BOT_COLUMNS} FROM ${this.#s}.bots WHERE name = $1`, [
       name,
     ]);
     return rows[0] === undefined ? null : botFromRow(rows[0]);
   }
 
   createBot(bot: BotRecord): Promise<void> {
-    return this.#write({ botName: bot.name }, async (tx) => {
+    return this.#db.write({ botName: bot.name }, async (tx) => {
       const inserted = await tx.query(
         `INSERT INTO ${this.#s}.bots (${BOT_INSERT_COLUMNS})
          VALUES (${placeholders(7, 'postgres')}) ON CONFLICT (name) DO NOTHING`,
@@ -212,7 +120,7 @@ export class PostgresStore implements BotStore {
     actor: string,
     at: number,
   ): Promise<boolean> {
-    return this.#write({ botName: name }, async (tx) => {
+    return this.#db.write({ botName: name }, async (tx) => {
       const updated = await tx.query(`UPDATE ${this.#s}.bots SET allowed_scopes = $1 WHERE name = $2`, [
         scopesColumn(allowedScopes),
         name,
@@ -224,7 +132,7 @@ export class PostgresStore implements BotStore {
   }
 
   setRequireDpop(name: string, requireDpop: boolean, actor: string, at: number): Promise<boolean> {
-    return this.#write({ botName: name }, async (tx) => {
+    return this.#db.write({ botName: name }, async (tx) => {
       const updated = await tx.query(`UPDATE ${this.#s}.bots SET require_dpop = $1 WHERE name = $2`, [
         flagColumn(requireDpop),
         name,
@@ -236,7 +144,7 @@ export class PostgresStore implements BotStore {
   }
 
   deleteBot(name: string, actor: string, at: number): Promise<boolean> {
-    return this.#write({ botName: name }, async (tx) => {
+    return this.#db.write({ botName: name }, async (tx) => {
       if (!(await this.#lockBot(tx, name))) return { result: false, changed: false };
       await this.#revoke(tx, name, actor, at, BOT_DELETED_DETAIL);
       await tx.query(`DELETE FROM ${this.#s}.bots WHERE name = $1`, [name]);
@@ -246,7 +154,7 @@ export class PostgresStore implements BotStore {
   }
 
   issueToken(token: BotTokenRecord, actor: string): Promise<{ replaced: string | null }> {
-    return this.#write({ botName: token.botName }, async (tx) => {
+    return this.#db.write({ botName: token.botName }, async (tx) => {
       // The bot's row lock serialises issues for one bot across all instances.
       if (!(await this.#lockBot(tx, token.botName))) throw notFound(`Bot "${token.botName}" not found.`);
       const replaced = await this.#revoke(tx, token.botName, actor, token.issuedAt, REPLACED_DETAIL);
@@ -261,7 +169,7 @@ export class PostgresStore implements BotStore {
   }
 
   revokeToken(botName: string, actor: string, at: number): Promise<string | null> {
-    return this.#write({ botName }, async (tx) => {
+    return this.#db.write({ botName }, async (tx) => {
       // Locked like issueToken, so a revoke is never overtaken by a concurrent issue.
       if (!(await this.#lockBot(tx, botName))) return { result: null, changed: false };
       const jti = await this.#revoke(tx, botName, actor, at, null);
@@ -270,7 +178,7 @@ export class PostgresStore implements BotStore {
   }
 
   async getCurrentToken(botName: string): Promise<BotTokenRecord | null> {
-    const rows = await this.#rows<TokenRow>(
+    const rows = await this.#db.read<TokenRow>(
       `SELECT ${TOKEN_COLUMNS} FROM ${this.#s}.bot_tokens WHERE bot_name = $1 AND revoked_at IS NULL`,
       [botName],
     );
@@ -278,9 +186,11 @@ export class PostgresStore implements BotStore {
   }
 
   listCurrentTokens(): Promise<BotTokenRecord[]> {
-    return this.#rows<TokenRow>(
-      `SELECT ${TOKEN_COLUMNS} FROM ${this.#s}.bot_tokens WHERE revoked_at IS NULL ORDER BY bot_name`,
-    ).then((rows) => rows.map(tokenFromRow));
+    return this.#db
+      .read<TokenRow>(
+        `SELECT ${TOKEN_COLUMNS} FROM ${this.#s}.bot_tokens WHERE revoked_at IS NULL ORDER BY bot_name`,
+      )
+      .then((rows) => rows.map(tokenFromRow));
   }
 
   async recordLastUsed(uses: ReadonlyArray<{ jti: string; at: number }>): Promise<void> {
@@ -290,7 +200,7 @@ export class PostgresStore implements BotStore {
     const values = [latest.map(([jti]) => jti), latest.map(([, at]) => at)];
     // One statement per table, one after the other: each locks its rows in jti order.
     for (const table of ['bot_tokens', 'personal_tokens']) {
-      await this.#rows(
+      await this.#db.read(
         `UPDATE ${this.#s}.${table} AS t SET last_used_at = u.at
          FROM unnest($1::text[], $2::bigint[]) AS u(jti, at)
          WHERE t.jti = u.jti AND (t.last_used_at IS NULL OR t.last_used_at < u.at)`,
@@ -300,7 +210,7 @@ export class PostgresStore implements BotStore {
   }
 
   issuePersonalToken(token: PersonalTokenRecord, actor: string, limit: number): Promise<void> {
-    return this.#write({ userName: token.userName }, async (tx) => {
+    return this.#db.write({ userName: token.userName }, async (tx) => {
       // A lock per person, held to commit, serialises count-then-insert across all instances.
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
         `jwt-gate:user:${this.#schema}:${token.userName}`,
@@ -338,7 +248,7 @@ export class PostgresStore implements BotStore {
     at: number,
   ): Promise<string[]> {
     if (jtis !== 'all' && jtis.length === 0) return Promise.resolve([]);
-    return this.#write({ userName }, async (tx) => {
+    return this.#db.write({ userName }, async (tx) => {
       const revoked = await tx.query<{ jti: string }>(
         `UPDATE ${this.#s}.personal_tokens SET revoked_at = $1
          WHERE user_name = $2 AND revoked_at IS NULL AND ($3::text[] IS NULL OR jti = ANY($3::text[]))
@@ -354,15 +264,17 @@ export class PostgresStore implements BotStore {
   }
 
   listPersonalTokens(userName: string): Promise<PersonalTokenRecord[]> {
-    return this.#rows<PersonalTokenRow>(
-      `SELECT ${PERSONAL_TOKEN_COLUMNS} FROM ${this.#s}.personal_tokens
+    return this.#db
+      .read<PersonalTokenRow>(
+        `SELECT ${PERSONAL_TOKEN_COLUMNS} FROM ${this.#s}.personal_tokens
        WHERE user_name = $1 AND revoked_at IS NULL ORDER BY issued_at DESC, jti`,
-      [userName],
-    ).then((rows) => rows.map(personalTokenFromRow));
+        [userName],
+      )
+      .then((rows) => rows.map(personalTokenFromRow));
   }
 
   listLivePersonalTokens(at: number, userName?: string): Promise<LivePersonalToken[]> {
-    return this.#rows<LivePersonalToken>(
+    return this.#db.read<LivePersonalToken>(
       `SELECT ${LIVE_PERSONAL_TOKEN_COLUMNS} FROM ${this.#s}.personal_tokens
        WHERE ($2::text IS NULL OR user_name = $2) AND revoked_at IS NULL
          AND (expires_at IS NULL OR expires_at > $1)`,
@@ -371,7 +283,7 @@ export class PostgresStore implements BotStore {
   }
 
   listAudit(opts?: ListAuditOptions): Promise<AuditEntry[]> {
-    return this.#rows<AuditEntry>(
+    return this.#db.read<AuditEntry>(
       `SELECT ${AUDIT_COLUMNS} FROM ${this.#s}.audit_log
        WHERE ($1::text IS NULL OR bot_name = $1) AND ($2::text IS NULL OR user_name = $2)
        ORDER BY id DESC LIMIT $3`,
@@ -386,9 +298,9 @@ export class PostgresStore implements BotStore {
   async claimDpopProof(key: string, expiresAt: number, now: number): Promise<boolean> {
     if (now >= this.#dpopPruneAt) {
       this.#dpopPruneAt = now + DPOP_PRUNE_INTERVAL_MS;
-      await this.#rows(`DELETE FROM ${this.#s}.dpop_proofs WHERE expires_at <= $1`, [now]);
+      await this.#db.read(`DELETE FROM ${this.#s}.dpop_proofs WHERE expires_at <= $1`, [now]);
     }
-    const claimed = await this.#rows(
+    const claimed = await this.#db.read(
       `INSERT INTO ${this.#s}.dpop_proofs (key, expires_at) VALUES ($1, $2)
        ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at
        WHERE ${this.#s}.dpop_proofs.expires_at <= $3
@@ -399,11 +311,11 @@ export class PostgresStore implements BotStore {
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {
-    return this.#changes.add(listener);
+    return this.#db.onChange(listener);
   }
 
   onHealth(listener: (healthy: boolean) => void): () => void {
-    return this.#health.add(listener);
+    return this.#db.onHealth(listener);
   }
 
   async #lockBot(tx: Tx, name: string): Promise<boolean> {
@@ -443,68 +355,5 @@ export class PostgresStore implements BotStore {
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [at, actor, action, botName, userName, jti, detail],
     );
-  }
-
-  async #rows<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<T[]> {
-    try {
-      return (await this.#open().query<T>(sql, values)).rows;
-    } catch (error) {
-      throw translatePostgresError(error, false);
-    }
-  }
-
-  /**
-   * Runs `mutate` in a transaction that also NOTIFYs the other instances (delivered on commit),
-   * then tells this instance's listeners.
-   */
-  async #write<T>(
-    change: StoreChange,
-    mutate: (tx: Tx) => Promise<{ result: T; changed: boolean }>,
-  ): Promise<T> {
-    let tx: Tx;
-    try {
-      tx = await this.#open().connect();
-    } catch (error) {
-      throw translatePostgresError(error, false);
-    }
-    let broken: Error | undefined;
-    try {
-      await tx.query('BEGIN');
-      const { result, changed } = await mutate(tx);
-      if (changed) {
-        await tx.query('SELECT pg_notify($1, $2)', [
-          this.#channel,
-          JSON.stringify({ ...change, origin: this.#origin }),
-        ]);
-      }
-      await tx.query('COMMIT');
-      if (changed) this.#changes.emit(change);
-      return result;
-    } catch (error) {
-      await tx.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError; // the connection is unusable: destroy it rather than pool it
-      });
-      throw translatePostgresError(error, false);
-    } finally {
-      tx.release(broken);
-    }
-  }
-
-  /** A NOTIFY payload, `{botName, origin}` or `{userName, origin}`; anything unreadable resyncs all. */
-  #notified(payload: string): void {
-    let change: { botName?: unknown; userName?: unknown; origin?: unknown };
-    try {
-      change = JSON.parse(payload) as typeof change;
-    } catch {
-      change = { botName: ALL_BOTS };
-    }
-    if (change.origin === this.#origin) return;
-    if (typeof change.userName === 'string') this.#changes.emit({ userName: change.userName });
-    else this.#changes.emit({ botName: typeof change.botName === 'string' ? change.botName : ALL_BOTS });
-  }
-
-  #open(): pg.Pool {
-    if (this.#pool === undefined) throw new Error('PostgresStore: call init() before using the store.');
-    return this.#pool;
   }
 }

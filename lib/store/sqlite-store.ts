@@ -1,9 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+// The embedded store's SQL: bots, bot tokens, personal tokens, the audit log and DPoP proofs in one
+// SQLite file. Opening, the write transactions, change delivery and health are the connection's
+// (`sqlite-connection.ts`).
 import type Database from 'better-sqlite3';
-import { ConfigError, JwtGateError, conflict, notFound } from '../errors.js';
-import { Listeners } from './listeners.js';
-import { loadDriver } from './load-driver.js';
+import { conflict, notFound } from '../errors.js';
 import {
   AUDIT_COLUMNS,
   BOT_COLUMNS,
@@ -23,8 +22,8 @@ import {
   tokenFromRow,
   tokenInsertValues,
 } from './sql-columns.js';
-import { migrateSqlite } from './sqlite-migrations.js';
-import { DATABASE_URL_FIELD, storeUnavailable } from './store-errors.js';
+import { SqliteConnection } from './sqlite-connection.js';
+import type { SqliteStoreOptions } from './sqlite-connection.js';
 import {
   BOT_DELETED_DETAIL,
   DPOP_PRUNE_INTERVAL_MS,
@@ -36,7 +35,6 @@ import {
   requireDpopDetail,
   scopesDetail,
 } from './store-helpers.js';
-import { SqliteChangeLog } from './sqlite-change-log.js';
 import type {
   AuditAction,
   AuditEntry,
@@ -48,29 +46,12 @@ import type {
   PersonalTokenRecord,
   StoreChange,
 } from './types.js';
-import { ALL_BOTS } from './types.js';
+
+export type { SqliteStoreOptions } from './sqlite-connection.js';
 
 type BotRow = Parameters<typeof botFromRow>[0];
 type TokenRow = Parameters<typeof tokenFromRow>[0];
 type PersonalTokenRow = Parameters<typeof personalTokenFromRow>[0];
-
-/**
- * Failed timer polls in a row (with no successful `syncChanges` between) after which the store
- * reports itself unhealthy (~1 s at 250 ms).
- */
-const POLL_FAILURES_UNHEALTHY = 4;
-
-export interface SqliteStoreOptions {
-  /** Absolute path of the database file; its directory is created if missing. */
-  path: string;
-  /**
-   * How often other processes' writes are looked for between requests, ms. Default 250. A bot-token
-   * check does not wait for it: the registry calls `syncChanges()` first.
-   */
-  pollIntervalMs?: number;
-  /** How long a write waits for another process's lock before failing with 503, ms. Default 5000. */
-  busyTimeoutMs?: number;
-}
 
 /**
  * The embedded store: one SQLite file (WAL mode), shareable by several processes on one machine,
@@ -80,75 +61,35 @@ export interface SqliteStoreOptions {
  */
 export class SqliteStore implements BotStore {
   readonly kind = 'sqlite';
-  readonly #options: Required<SqliteStoreOptions>;
-  readonly #changes = new Listeners<StoreChange>();
-  readonly #health = new Listeners<boolean>();
-  /** Polls failed in a row; from POLL_FAILURES_UNHEALTHY on, changes by others may be missed. */
-  #pollFailures = 0;
-  #db: Database.Database | undefined;
-  /** The driver module, loaded by `init()`. */
-  #driver: typeof Database | undefined;
-  #poller: NodeJS.Timeout | undefined;
-  readonly #changeLog = new SqliteChangeLog();
+  readonly #db: SqliteConnection;
   /** When expired DPoP proofs are next pruned (the `now` of claims, epoch ms). */
   #dpopPruneAt = 0;
 
   constructor(options: SqliteStoreOptions) {
-    this.#options = { pollIntervalMs: 250, busyTimeoutMs: 5000, ...options };
+    this.#db = new SqliteConnection(options);
   }
 
   /** Loads the driver (`better-sqlite3`, an optional peer dependency), opens the file, migrates it. */
-  async init(): Promise<void> {
-    if (this.#db !== undefined) return;
-    const driver = (this.#driver ??= await loadDriver<typeof Database>('better-sqlite3'));
-    if (this.#db !== undefined) return;
-    const { path, busyTimeoutMs, pollIntervalMs } = this.#options;
-    let db: Database.Database;
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-      db = new driver(path, { timeout: busyTimeoutMs });
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new ConfigError(`${DATABASE_URL_FIELD}: cannot open the SQLite file "${path}" (${reason}).`, {
-        cause: error,
-      });
-    }
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      migrateSqlite(db);
-      this.#changeLog.start(db);
-    } catch (error) {
-      db.close();
-      throw this.#translate(error);
-    }
-    this.#db = db;
-    this.#poller = setInterval(() => this.#poll(), pollIntervalMs);
-    this.#poller.unref();
+  init(): Promise<void> {
+    return this.#db.init();
   }
 
   close(): Promise<void> {
-    clearInterval(this.#poller);
-    this.#poller = undefined;
-    this.#db?.close();
-    this.#db = undefined;
-    this.#changes.clear();
-    this.#health.clear();
-    return Promise.resolve();
+    return this.#db.close();
   }
 
   listBots(): Promise<BotRecord[]> {
-    return this.#read((db) =>
+    return this.#db.read((db) =>
       (db.prepare(`SELECT ${BOT_COLUMNS} FROM bots ORDER BY name`).all() as BotRow[]).map(botFromRow),
     );
   }
 
   getBot(name: string): Promise<BotRecord | null> {
-    return this.#read((db) => this.#bot(db, name));
+    return this.#db.read((db) => this.#bot(db, name));
   }
 
   createBot(bot: BotRecord): Promise<void> {
-    return this.#write({ botName: bot.name }, (db) => {
+    return this.#db.write({ botName: bot.name }, (db) => {
       if (this.#bot(db, bot.name) !== null) throw conflict(`Bot "${bot.name}" already exists.`);
       db.prepare(`INSERT INTO bots (${BOT_INSERT_COLUMNS}) VALUES (${placeholders(7, 'sqlite')})`).run(
         ...botInsertValues(bot),
@@ -172,7 +113,7 @@ export class SqliteStore implements BotStore {
     actor: string,
     at: number,
   ): Promise<boolean> {
-    return this.#write({ botName: name }, (db) => {
+    return this.#db.write({ botName: name }, (db) => {
       const updated = db
         .prepare('UPDATE bots SET allowed_scopes = ? WHERE name = ?')
         .run(scopesColumn(allowedScopes), name);
@@ -183,7 +124,7 @@ export class SqliteStore implements BotStore {
   }
 
   setRequireDpop(name: string, requireDpop: boolean, actor: string, at: number): Promise<boolean> {
-    return this.#write({ botName: name }, (db) => {
+    return this.#db.write({ botName: name }, (db) => {
       const updated = db
         .prepare('UPDATE bots SET require_dpop = ? WHERE name = ?')
         .run(flagColumn(requireDpop), name);
@@ -194,7 +135,7 @@ export class SqliteStore implements BotStore {
   }
 
   deleteBot(name: string, actor: string, at: number): Promise<boolean> {
-    return this.#write({ botName: name }, (db) => {
+    return this.#db.write({ botName: name }, (db) => {
       if (this.#bot(db, name) === null) return { result: false, changed: false };
       this.#revoke(db, name, actor, at, BOT_DELETED_DETAIL);
       db.prepare('DELETE FROM bots WHERE name = ?').run(name);
@@ -204,7 +145,7 @@ export class SqliteStore implements BotStore {
   }
 
   issueToken(token: BotTokenRecord, actor: string): Promise<{ replaced: string | null }> {
-    return this.#write({ botName: token.botName }, (db) => {
+    return this.#db.write({ botName: token.botName }, (db) => {
       if (this.#bot(db, token.botName) === null) throw notFound(`Bot "${token.botName}" not found.`);
       if (db.prepare('SELECT 1 FROM bot_tokens WHERE jti = ?').get(token.jti) !== undefined) {
         throw conflict(`Token id "${token.jti}" is already used.`);
@@ -219,14 +160,14 @@ export class SqliteStore implements BotStore {
   }
 
   revokeToken(botName: string, actor: string, at: number): Promise<string | null> {
-    return this.#write({ botName }, (db) => {
+    return this.#db.write({ botName }, (db) => {
       const jti = this.#revoke(db, botName, actor, at, null);
       return { result: jti, changed: jti !== null };
     });
   }
 
   getCurrentToken(botName: string): Promise<BotTokenRecord | null> {
-    return this.#read((db) => {
+    return this.#db.read((db) => {
       const row = db
         .prepare(`SELECT ${TOKEN_COLUMNS} FROM bot_tokens WHERE bot_name = ? AND revoked_at IS NULL`)
         .get(botName) as TokenRow | undefined;
@@ -235,7 +176,7 @@ export class SqliteStore implements BotStore {
   }
 
   listCurrentTokens(): Promise<BotTokenRecord[]> {
-    return this.#read((db) =>
+    return this.#db.read((db) =>
       (
         db
           .prepare(`SELECT ${TOKEN_COLUMNS} FROM bot_tokens WHERE revoked_at IS NULL ORDER BY bot_name`)
@@ -247,7 +188,7 @@ export class SqliteStore implements BotStore {
   recordLastUsed(uses: ReadonlyArray<{ jti: string; at: number }>): Promise<void> {
     const latest = latestUses(uses);
     if (latest.size === 0) return Promise.resolve();
-    return this.#read((db) => {
+    return this.#db.read((db) => {
       const updates = ['bot_tokens', 'personal_tokens'].map((table) =>
         db.prepare(
           `UPDATE ${table} SET last_used_at = ? WHERE jti = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
@@ -261,7 +202,7 @@ export class SqliteStore implements BotStore {
 
   issuePersonalToken(token: PersonalTokenRecord, actor: string, limit: number): Promise<void> {
     // The write transaction is BEGIN IMMEDIATE: no other connection writes between count and insert.
-    return this.#write({ userName: token.userName }, (db) => {
+    return this.#db.write({ userName: token.userName }, (db) => {
       if (db.prepare('SELECT 1 FROM personal_tokens WHERE jti = ?').get(token.jti) !== undefined) {
         throw conflict(`Token id "${token.jti}" is already used.`);
       }
@@ -297,7 +238,7 @@ export class SqliteStore implements BotStore {
     at: number,
   ): Promise<string[]> {
     if (jtis !== 'all' && jtis.length === 0) return Promise.resolve([]);
-    return this.#write({ userName }, (db) => {
+    return this.#db.write({ userName }, (db) => {
       const revoked = (
         jtis === 'all'
           ? db
@@ -320,7 +261,7 @@ export class SqliteStore implements BotStore {
   }
 
   listPersonalTokens(userName: string): Promise<PersonalTokenRecord[]> {
-    return this.#read((db) =>
+    return this.#db.read((db) =>
       (
         db
           .prepare(
@@ -334,7 +275,7 @@ export class SqliteStore implements BotStore {
 
   listLivePersonalTokens(at: number, userName?: string): Promise<LivePersonalToken[]> {
     const live = 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)';
-    return this.#read(
+    return this.#db.read(
       (db) =>
         (userName === undefined
           ? db.prepare(`SELECT ${LIVE_PERSONAL_TOKEN_COLUMNS} FROM personal_tokens WHERE ${live}`).all(at)
@@ -358,7 +299,7 @@ export class SqliteStore implements BotStore {
       values.push(opts.userName);
     }
     const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
-    return this.#read(
+    return this.#db.read(
       (db) =>
         db
           .prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log ${where} ORDER BY id DESC LIMIT ?`)
@@ -371,7 +312,7 @@ export class SqliteStore implements BotStore {
    * alone and reported as a replay. Not a registry change: no `changes` row, no listener.
    */
   claimDpopProof(key: string, expiresAt: number, now: number): Promise<boolean> {
-    return this.#read((db) => {
+    return this.#db.read((db) => {
       if (now >= this.#dpopPruneAt) {
         this.#dpopPruneAt = now + DPOP_PRUNE_INTERVAL_MS;
         db.prepare('DELETE FROM dpop_proofs WHERE expires_at <= ?').run(now);
@@ -388,11 +329,16 @@ export class SqliteStore implements BotStore {
 
   /** `false` after several failed polls in a row (others' changes may be missed), `true` once back. */
   onHealth(listener: (healthy: boolean) => void): () => void {
-    return this.#health.add(listener);
+    return this.#db.onHealth(listener);
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {
-    return this.#changes.add(listener);
+    return this.#db.onChange(listener);
+  }
+
+  /** Delivers other processes' committed changes to `onChange` listeners now (see the connection's). */
+  syncChanges(): void {
+    this.#db.syncChanges();
   }
 
   #bot(db: Database.Database, name: string): BotRecord | null {
@@ -429,91 +375,5 @@ export class SqliteStore implements BotStore {
     db.prepare(
       'INSERT INTO audit_log (at, actor, action, bot_name, user_name, jti, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ).run(at, actor, action, botName, userName, jti, detail);
-  }
-
-  #read<T>(query: (db: Database.Database) => T): Promise<T> {
-    try {
-      return Promise.resolve(query(this.#open()));
-    } catch (error) {
-      return Promise.reject(this.#translate(error));
-    }
-  }
-
-  /**
-   * Runs `mutate` in a `BEGIN IMMEDIATE` transaction (the write lock is taken first, so concurrent
-   * writers in other processes queue instead of deadlocking on upgrade), logs the change in the same
-   * transaction and, once committed, tells this instance's listeners synchronously.
-   */
-  #write<T>(
-    change: StoreChange,
-    mutate: (db: Database.Database) => { result: T; changed: boolean },
-  ): Promise<T> {
-    try {
-      const db = this.#open();
-      const { result, seq } = db
-        .transaction(() => {
-          const outcome = mutate(db);
-          if (!outcome.changed) return { result: outcome.result, seq: null };
-          return { result: outcome.result, seq: this.#changeLog.append(change) };
-        })
-        .immediate();
-      if (seq !== null) {
-        this.#changeLog.committed(seq);
-        this.#changes.emit(change);
-      }
-      return Promise.resolve(result);
-    } catch (error) {
-      return Promise.reject(this.#translate(error));
-    }
-  }
-
-  /**
-   * Delivers the changes other connections (instances, the CLI) committed since the last look, now:
-   * their `onChange` listeners run before it returns. One cached `PRAGMA data_version` when nothing
-   * moved; the `changes` rows only when it did. Throws (`ERR_STORE_UNAVAILABLE` when the file is
-   * busy or unreadable) when it cannot tell: callers fail closed.
-   */
-  syncChanges(): void {
-    if (this.#db === undefined) return;
-    let changed: StoreChange[];
-    try {
-      changed = this.#changeLog.poll();
-    } catch (error) {
-      throw this.#translate(error);
-    }
-    if (this.#pollFailures >= POLL_FAILURES_UNHEALTHY) {
-      this.#changes.emit({ botName: ALL_BOTS });
-      this.#health.emit(true);
-    }
-    this.#pollFailures = 0;
-    for (const change of changed) this.#changes.emit(change);
-  }
-
-  /** The timer's look for others' changes: keeps listeners current between requests, and health. */
-  #poll(): void {
-    try {
-      this.syncChanges();
-    } catch {
-      // One failure may be transient (the file briefly locked); several in a row mean changes by
-      // other processes (a CLI revoke) may be missed: say so, so bot tokens fail closed.
-      if (++this.#pollFailures === POLL_FAILURES_UNHEALTHY) this.#health.emit(false);
-    }
-  }
-
-  #open(): Database.Database {
-    if (this.#db === undefined) throw new Error('SqliteStore: call init() before using the store.');
-    return this.#db;
-  }
-
-  #translate(error: unknown): Error {
-    if (error instanceof JwtGateError) return error;
-    if (
-      this.#driver !== undefined &&
-      error instanceof this.#driver.SqliteError &&
-      /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/.test(error.code)
-    ) {
-      return storeUnavailable('SQLite', error);
-    }
-    return error instanceof Error ? error : new Error(String(error));
   }
 }
