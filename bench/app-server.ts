@@ -4,7 +4,7 @@
  * `ready` with the port; `reset`/`stats` bracket a measured window and report this process's CPU
  * time and peak RSS. The child exits when the runner goes away.
  */
-import { type KeyObject, createPrivateKey, createPublicKey, verify } from 'node:crypto';
+import { type JsonWebKey, type KeyObject, createPrivateKey, createPublicKey, verify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,6 +37,35 @@ function rsaVerifyOnly(publicKey: KeyObject): RequestHandler {
     const signature = Buffer.from(token.slice(dot + 1), 'base64url');
     if (dot > 0 && verify('sha256', Buffer.from(token.slice(0, dot)), publicKey, signature)) next();
     else res.status(401).end();
+  };
+}
+
+/**
+ * Only the signature check of the request's DPoP proof, with the public key its header carries:
+ * the header decoded and parsed, the JWK imported, one ES256 `crypto.verify` on the event loop (as
+ * the gate checks proofs). No claims, no thumbprint, no replay check.
+ */
+function dpopVerifyOnly(): RequestHandler {
+  return function dpopFloor(req, res, next) {
+    const proof = req.headers.dpop;
+    const firstDot = typeof proof === 'string' ? proof.indexOf('.') : -1;
+    const lastDot = typeof proof === 'string' ? proof.lastIndexOf('.') : -1;
+    if (typeof proof !== 'string' || firstDot <= 0 || lastDot <= firstDot) {
+      res.status(401).end();
+      return;
+    }
+    try {
+      const header = JSON.parse(Buffer.from(proof.slice(0, firstDot), 'base64url').toString()) as {
+        jwk: JsonWebKey;
+      };
+      const key = createPublicKey({ key: header.jwk, format: 'jwk' });
+      const signature = Buffer.from(proof.slice(lastDot + 1), 'base64url');
+      const signed = Buffer.from(proof.slice(0, lastDot));
+      if (verify('sha256', signed, { key, dsaEncoding: 'ieee-p1363' }, signature)) next();
+      else res.status(401).end();
+    } catch {
+      res.status(401).end();
+    }
   };
 }
 
@@ -80,6 +109,11 @@ async function buildApp(start: AppStartMessage): Promise<BuiltApp> {
   if (start.mode === 'rsa-floor' || start.mode === 'rsa-floor-async') {
     const publicKey = createPublicKey(privateKey);
     app.use(start.mode === 'rsa-floor' ? rsaVerifyOnly(publicKey) : rsaVerifyOffThread(publicKey));
+    app.get('/api/v1/tables', listTables);
+    return { app, gate: null, startup: null };
+  }
+  if (start.mode === 'dpop-floor') {
+    app.use(dpopVerifyOnly());
     app.get('/api/v1/tables', listTables);
     return { app, gate: null, startup: null };
   }
@@ -128,13 +162,16 @@ function sqliteFile(): string {
   return path.join(dir, 'bots.db');
 }
 
-/** Creates `count` bots with a current one-day token each, as an admin would on the Bots page. */
-async function createBotTokens(gate: JwtGate, count: number): Promise<string[]> {
+/**
+ * Creates `count` bots with a current one-day token each, as an admin would on the Bots page;
+ * bound to the DPoP key `dpopJkt` when given.
+ */
+async function createBotTokens(gate: JwtGate, count: number, dpopJkt?: string): Promise<string[]> {
   const tokens: string[] = [];
   for (let i = 0; i < count; i++) {
     const name = `bench-bot-${i}`;
     await gate.bots.createBot({ name }, 'bench');
-    tokens.push((await gate.bots.generateToken(name, '1', 'bench')).JWTToken);
+    tokens.push((await gate.bots.generateToken(name, '1', 'bench', undefined, dpopJkt)).JWTToken);
   }
   return tokens;
 }
@@ -192,7 +229,7 @@ async function main(): Promise<void> {
   const { app, gate, startup } = await buildApp(start);
   const issuedTokens = gate
     ? [
-        ...(await createBotTokens(gate, start.bots)),
+        ...(await createBotTokens(gate, start.bots, start.dpopJkt)),
         ...(await createPersonalTokens(gate, start.personalTokens)),
       ]
     : [];

@@ -1,11 +1,20 @@
 /**
  * One autocannon run against an app: `GET /api/v1/tables` with a bearer token per request, the
  * next one of a {@link TokenRotation} (one token: always the same; 10,000: a different one each
- * time).
+ * time), or with the headers of another {@link RequestHeaders} (a DPoP proof per request).
  * Every scenario, bare Express included, goes through the same request builder and sends the same
  * header, so the load generator costs the same whatever is measured.
  */
 import autocannon from 'autocannon';
+
+/** The headers of each request, in turn. */
+export interface RequestHeaders {
+  next(): Record<string, string>;
+  /** Called before a run of about `seconds` (e.g. to sign what the run will send). */
+  prepare?(seconds: number): void;
+  /** Called after a run with the rate it reached. */
+  ran?(requestsPerSecond: number): void;
+}
 
 /**
  * Tokens sent in turn, one per request. The turn carries on from one load run to the next, so the
@@ -13,7 +22,7 @@ import autocannon from 'autocannon';
  * (which would send the first few thousand again and again, and give a result cache work the
  * scenario says it does not have).
  */
-export class TokenRotation {
+export class TokenRotation implements RequestHeaders {
   readonly tokens: readonly string[];
   #next = 0;
 
@@ -22,16 +31,16 @@ export class TokenRotation {
     this.tokens = tokens;
   }
 
-  next(): string {
+  next(): Record<string, string> {
     const token = this.tokens[this.#next]!;
     this.#next = (this.#next + 1) % this.tokens.length;
-    return token;
+    return { authorization: `Bearer ${token}` };
   }
 }
 
 export interface LoadOptions {
   url: string;
-  tokens: TokenRotation;
+  tokens: RequestHeaders;
   connections: number;
   /** Seconds; ignored when `amount` is set. */
   durationSeconds?: number;
@@ -58,6 +67,11 @@ export const BENCH_PATH = '/api/v1/tables';
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const { tokens } = options;
+  tokens.prepare?.(
+    options.amount !== undefined
+      ? options.amount / (options.overallRate ?? 1000)
+      : (options.durationSeconds ?? 5),
+  );
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
@@ -70,7 +84,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         method: 'GET',
         path: BENCH_PATH,
         setupRequest(request) {
-          return { ...request, headers: { authorization: `Bearer ${tokens.next()}` } };
+          return { ...request, headers: tokens.next() };
         },
       },
     ],
@@ -78,6 +92,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const statusCounts: Record<string, number> = {};
   for (const [status, { count }] of Object.entries(result.statusCodeStats ?? {}))
     statusCounts[status] = count ?? 0;
+  tokens.ran?.(result.requests.total / result.duration);
   return {
     requestsPerSecond: result.requests.total / result.duration,
     responses: result.requests.total,

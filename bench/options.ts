@@ -38,6 +38,11 @@ export interface BenchOptions {
    * Default 100,000. `BENCH_PERSONAL_TOKENS`.
    */
   personalScaleTokens: number;
+  /**
+   * Distinct DPoP proofs claimed in the replay-cache memory measurement (`dpop-replay`). Default
+   * 1,000,000. `BENCH_DPOP_PROOFS`.
+   */
+  dpopProofs: number;
   /** Also measure the peer libraries (`peer-*` scenarios). Default false. `--peers`, `BENCH_PEERS=1`. */
   peers: boolean;
   /** Only these scenarios (comma-separated names, `peers` for all peer scenarios); default all. `BENCH_ONLY`. */
@@ -60,6 +65,7 @@ const NUMERIC = {
   floodSeconds: ['flood-seconds', 'BENCH_FLOOD_SECONDS', 4],
   floodCooldownSeconds: ['flood-cooldown', 'BENCH_FLOOD_COOLDOWN', 1],
   personalScaleTokens: ['personal-tokens', 'BENCH_PERSONAL_TOKENS', 100_000],
+  dpopProofs: ['dpop-proofs', 'BENCH_DPOP_PROOFS', 1_000_000],
 } as const satisfies Record<string, readonly [string, string, number]>;
 
 export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
@@ -91,6 +97,7 @@ export function parseBenchOptions(argv: readonly string[], env: NodeJS.ProcessEn
     cacheMaxEntries: Math.round(numbers.cacheMaxEntries),
     floodRequests: Math.round(numbers.floodRequests),
     personalScaleTokens: Math.round(numbers.personalScaleTokens),
+    dpopProofs: Math.round(numbers.dpopProofs),
     warmupSeconds: Math.min(numbers.warmupSeconds, numbers.durationSeconds),
     sliceSeconds: Math.min(numbers.sliceSeconds, numbers.durationSeconds),
     only: only

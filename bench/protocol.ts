@@ -11,9 +11,11 @@ import type { PeerName } from './peers.js';
  * RS256 signature check of the bearer token with `crypto.verify` — the least any verifier of a
  * never-seen token must do, so the best ratio a distinct-token scenario can reach on this machine
  * with the arithmetic on the event loop. `rsa-floor-async`: the same check on libuv's thread pool.
- * `gate`: the route behind jwt-gate. `peer`: the route behind one peer library (`peer`).
+ * `dpop-floor`: bare Express plus one ES256 check of the request's DPoP proof with the key its header
+ * carries (header decoded, key imported, `crypto.verify`; nothing else) — what no DPoP verifier can
+ * skip. `gate`: the route behind jwt-gate. `peer`: the route behind one peer library (`peer`).
  */
-export type AppMode = 'bare' | 'noop' | 'rsa-floor' | 'rsa-floor-async' | 'gate' | 'peer';
+export type AppMode = 'bare' | 'noop' | 'rsa-floor' | 'rsa-floor-async' | 'dpop-floor' | 'gate' | 'peer';
 
 /** Everything the child needs to build its app; sent once, right after the child starts. */
 export interface AppStartMessage {
@@ -37,6 +39,8 @@ export interface AppStartMessage {
    * Bot tokens must come from the process whose registry knows them as current.
    */
   bots: number;
+  /** With `bots`: bind their tokens to this DPoP key thumbprint (`cnf.jkt`). */
+  dpopJkt?: string;
   /**
    * People to whom the gate issues one personal access token each (`gate.personalTokens.generate`),
    * sent back in `ready` after the bots' tokens. Like bot tokens, only the issuing store makes them live.

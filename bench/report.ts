@@ -14,6 +14,8 @@ export interface ScenarioDef {
   description: string;
   /** Least acceptable ratio to bare Express; `null` for the references (bare, noop, rsa-floor, rsa-floor-async). */
   minRatio: number | null;
+  /** Least acceptable ratio to `floor` (both paired with bare Express in the same run). */
+  minFloorRatio?: number;
   /** `verificationConfiguration.engine` of the gate. Default `direct`. */
   engine?: 'direct' | 'passport';
   /** `verificationConfiguration.offloadSignatures` of the gate. Default true. */
@@ -178,14 +180,7 @@ const BOOTSTRAP_RESAMPLES = 4000;
  */
 function bootstrapInterval(pairs: readonly Pair[]): [number, number] | null {
   if (pairs.length < 2) return null;
-  let seed = 0x9e3779b9;
-  const random = (): number => {
-    // mulberry32
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const random = seededRandom(0x9e3779b9);
   const ratios: number[] = [];
   const resample: Pair[] = new Array<Pair>(pairs.length);
   for (let i = 0; i < BOOTSTRAP_RESAMPLES; i++) {
@@ -193,6 +188,38 @@ function bootstrapInterval(pairs: readonly Pair[]): [number, number] | null {
     ratios.push(pooledRatio(resample));
   }
   ratios.sort((a, b) => a - b);
+  return [ratios[Math.floor(0.025 * (ratios.length - 1))]!, ratios[Math.ceil(0.975 * (ratios.length - 1))]!];
+}
+
+/** mulberry32: the same numbers from the same seed, so the same runs give the same intervals. */
+function seededRandom(initial: number): () => number {
+  let seed = initial;
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function pairsOf(runs: readonly RunRecord[], scenario: string): Pair[] {
+  return runs.filter((r) => r.scenario === scenario).flatMap((r) => r.pairs);
+}
+
+/**
+ * 95 % bootstrap interval of (a's pooled ratio to bare) ÷ (b's): each side's slice pairs resampled
+ * on their own (the two rows ran beside different bare slices).
+ */
+function ratioOfRatiosInterval(a: readonly Pair[], b: readonly Pair[]): [number, number] | null {
+  if (a.length < 2 || b.length < 2) return null;
+  const random = seededRandom(0x2545f491);
+  const resample = (pairs: readonly Pair[]): Pair[] =>
+    pairs.map(() => pairs[Math.floor(random() * pairs.length)]!);
+  const ratios: number[] = [];
+  for (let i = 0; i < BOOTSTRAP_RESAMPLES; i++) {
+    ratios.push(pooledRatio(resample(a)) / pooledRatio(resample(b)));
+  }
+  ratios.sort((x, y) => x - y);
   return [ratios[Math.floor(0.025 * (ratios.length - 1))]!, ratios[Math.ceil(0.975 * (ratios.length - 1))]!];
 }
 
@@ -230,6 +257,26 @@ export function evaluateTargets(
       target: `${scenario.name}: ≥ ${scenario.minRatio.toFixed(2)}× bare Express`,
       pass: summary.ratioToBare >= scenario.minRatio && summary.failures === 0,
       detail: `${ratioText(summary.ratioToBare)}× (${summary.pairs === 1 ? 'one slice pair, too few for an interval' : `${summary.pairs} slice pairs`}${interval === null ? '' : `, 95 % interval ${intervalText(interval)}`}; by CPU µs/req ${summary.cpuRatioToBare === null ? '-' : ratioText(summary.cpuRatioToBare)}×)${undecided ? "; the target is inside the interval: within this run's noise" : ''}${floorText(summary, scenario.floor === undefined ? undefined : byName.get(scenario.floor))}${summary.failures ? `; ${summary.failures} non-200 answers — not a valid run` : ''}`,
+    });
+  }
+
+  for (const scenario of scenarios) {
+    if (scenario.minFloorRatio === undefined || scenario.floor === undefined) continue;
+    const summary = byName.get(scenario.name);
+    const floor = byName.get(scenario.floor);
+    if (summary?.ratioToBare == null || floor?.ratioToBare == null) continue;
+    const ratio = summary.ratioToBare / floor.ratioToBare;
+    const interval = ratioOfRatiosInterval(pairsOf(runs, scenario.name), pairsOf(runs, floor.name));
+    const min = scenario.minFloorRatio;
+    const undecided = interval !== null && interval[0] < min && min <= interval[1];
+    const cpu =
+      summary.cpuRatioToBare === null || floor.cpuRatioToBare === null
+        ? '-'
+        : ratioText(summary.cpuRatioToBare / floor.cpuRatioToBare);
+    targets.push({
+      target: `${scenario.name}: ≥ ${min.toFixed(2)}× ${floor.name} (both paired with bare Express)`,
+      pass: ratio >= min && summary.failures === 0,
+      detail: `${ratioText(ratio)}×${interval === null ? '' : ` (95 % interval ${intervalText(interval)})`}, by CPU µs/req ${cpu}×; ${scenario.name} ${ratioText(summary.ratioToBare)}× bare, ${floor.name} ${ratioText(floor.ratioToBare)}× bare${undecided ? "; the target is inside the interval: within this run's noise" : ''}${summary.failures ? `; ${summary.failures} non-200 answers — not a valid run` : ''}`,
     });
   }
 

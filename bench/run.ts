@@ -9,8 +9,9 @@
  * the two in short slices, in Thue–Morse order (bare first, then the scenario; then the scenario
  * first; …), with the same Authorization headers, and the ratio is pooled over all the slice pairs
  * of all rounds, with a 95 % bootstrap interval. Scenarios are interleaved in rounds. Then the
- * unknown-kid flood, then memory and start-up at 100,000 live personal tokens (personal-tokens.ts). Prints a table and PASS/FAIL per target and writes bench/results/latest.json;
- * a missed target does not change the exit code.
+ * unknown-kid flood, then memory and start-up at 100,000 live personal tokens (personal-tokens.ts),
+ * then the DPoP replay claim under 1,000,000 proofs (dpop-replay.ts). Prints a table and PASS/FAIL
+ * per target and writes bench/results/latest.json; a missed target does not change the exit code.
  *
  *   npm run bench
  *   BENCH_DURATION=1 BENCH_ROUNDS=1 npm run bench       # smoke run, about a minute
@@ -26,7 +27,14 @@ import { fileURLToPath } from 'node:url';
 import { type AppEntry, prepareAppEntry } from './app-entry.js';
 import { AppProcess, killAllApps } from './app-process.js';
 import { startBenchJwksServer } from './jwks-server.js';
-import { BENCH_PATH, type LoadOptions, type LoadResult, TokenRotation, runLoad } from './load.js';
+import {
+  BENCH_PATH,
+  type LoadOptions,
+  type LoadResult,
+  type RequestHeaders,
+  TokenRotation,
+  runLoad,
+} from './load.js';
 import { type BenchOptions, parseBenchOptions } from './options.js';
 import type { AppMode, AppStartMessage, AppStats } from './protocol.js';
 import {
@@ -46,7 +54,17 @@ import {
   measurePersonalScale,
   personalScaleTargets,
 } from './personal-tokens.js';
-import { FLOOD, PERSONAL_SCALE, type Scenario, defineScenarios, selectScenarios } from './scenarios.js';
+import {
+  DPOP_REPLAY,
+  FLOOD,
+  PERSONAL_SCALE,
+  type Scenario,
+  defineScenarios,
+  selectScenarios,
+} from './scenarios.js';
+import { DpopProofPool, generateDpopKey } from './dpop-proofs.js';
+import { type DpopReplayResult, formatDpopReplay, measureDpopReplay } from './dpop-replay.js';
+import type { DpopKey } from '../lib/client/dpop-key.js';
 import {
   SELF_KID,
   generateBenchKeys,
@@ -86,6 +104,8 @@ async function main(): Promise<void> {
   const own = mintOwnTokens(keys, options.distinctTokens, 'OM_USER');
   const sso = signSsoTokens(keys, options.distinctTokens);
   const junk = signUnknownKidTokens(keys, options.floodRequests);
+  // The bot's DPoP key, as the ingestion client holds it: the dpop rows' tokens are bound to it.
+  const dpopKey = generateDpopKey();
   console.log(
     `app server (${entry.loader}), keys and ${2 * options.distinctTokens + options.floodRequests} tokens ready in ${Date.now() - t} ms (bot and personal access tokens: issued by each app process from its own store)`,
   );
@@ -118,6 +138,7 @@ async function main(): Promise<void> {
   const scenarios = selectScenarios(all, options.only, options.peers);
   const withFlood = options.only === null || options.only.includes(FLOOD);
   const withPersonalScale = options.only === null || options.only.includes(PERSONAL_SCALE);
+  const withDpopReplay = options.only === null || options.only.includes(DPOP_REPLAY);
 
   // The load generator runs in this process: warm it up (its JIT, its buffers) before anything is
   // measured, or the first scenario of round 1 is driven by a colder client than the rest.
@@ -159,8 +180,10 @@ async function main(): Promise<void> {
               'personal' in scenario.tokens ? scenario.tokens.personal : 0,
             ),
             ...(scenario.peer ? { peer: scenario.peer } : {}),
+            ...(scenario.dpop === true ? { dpopJkt: dpopKey.jkt } : {}),
           },
           () => jwks.fetches,
+          dpopKey,
         );
         runs.push(record);
         const { load, app, reference } = record;
@@ -199,6 +222,13 @@ async function main(): Promise<void> {
       keys,
     );
   }
+  let dpopReplay: DpopReplayResult | null = null;
+  if (withDpopReplay) {
+    console.log(
+      `DPoP replay cache: ${options.dpopProofs.toLocaleString('en')} distinct proofs (MemoryReplayCache, memory: store, SQLite dpop_proofs), each in a fresh --expose-gc process`,
+    );
+    dpopReplay = await measureDpopReplay(options);
+  }
   await jwks.close();
 
   // Bare Express's row comes with every run, whether or not --only named it.
@@ -210,18 +240,22 @@ async function main(): Promise<void> {
     ...evaluateTargets(scenarios, summaries, runs, flood, options),
     ...(personalScale === null ? [] : personalScaleTargets(personalScale)),
   ];
-  console.log('');
-  for (const s of summaries) console.log(`${s.name.padEnd(15)} ${s.description}`);
-  console.log('');
-  console.log(formatTable(summaries));
-  console.log(
-    `${options.rounds} interleaved rounds; each run alternates with bare Express in ${slicesText(options)}; × bare = req/s over the paired bare slices, pooled over all rounds, with a 95 % bootstrap interval over the slice pairs; CPU × bare = the paired bare CPU µs/req ÷ this one's; req/s, latency, CPU and RSS are medians over the rounds, CPU and RSS the app server's own. Load average now ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}.`,
-  );
+  // Sections alone (--only=personal-scale,dpop-replay) measure no scenario: no table.
+  if (runs.length > 0) {
+    console.log('');
+    for (const s of summaries) console.log(`${s.name.padEnd(15)} ${s.description}`);
+    console.log('');
+    console.log(formatTable(summaries));
+    console.log(
+      `${options.rounds} interleaved rounds; each run alternates with bare Express in ${slicesText(options)}; × bare = req/s over the paired bare slices, pooled over all rounds, with a 95 % bootstrap interval over the slice pairs; CPU × bare = the paired bare CPU µs/req ÷ this one's; req/s, latency, CPU and RSS are medians over the rounds, CPU and RSS the app server's own. Load average now ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}.`,
+    );
+  }
   if (flood !== null) console.log(`\n${formatFlood(flood)}`);
   if (personalScale !== null) console.log(`\n${formatPersonalScale(personalScale)}`);
+  if (dpopReplay !== null) console.log(`\n${formatDpopReplay(dpopReplay)}`);
   console.log(`\n${formatTargets(targets)}`);
 
   const file = `${RESULTS_DIR}latest.json`;
@@ -235,7 +269,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(
     file,
-    `${JSON.stringify({ startedAt, machine, options, summaries, flood, personalScale, targets, runs }, null, 2)}\n`,
+    `${JSON.stringify({ startedAt, machine, options, summaries, flood, personalScale, dpopReplay, targets, runs }, null, 2)}\n`,
   );
   console.log(`\nresults: ${file}`);
 }
@@ -267,12 +301,21 @@ async function runPaired(
   entry: AppEntry,
   start: AppStartMessage,
   jwksFetches: () => number,
+  dpopKey: DpopKey,
 ): Promise<RunRecord> {
   const app = await AppProcess.start(start, { entry, ...profileOption(options) });
   try {
     const tokens = Array.isArray(scenario.tokens) ? scenario.tokens : app.issuedTokens;
-    // Each side goes on through the tokens from its warm-up to its last slice.
-    const rotation = { app: new TokenRotation(tokens), bare: new TokenRotation(tokens) };
+    // Each side goes on through the tokens from its warm-up to its last slice. DPoP rows: the
+    // same headers on both sides, each with proofs for its own URL (htu); bare Express ignores
+    // its proofs, so it sends a pool of them over and over.
+    const rotation: Record<'app' | 'bare', RequestHeaders> =
+      scenario.dpop === true
+        ? {
+            app: new DpopProofPool(dpopKey, tokens[0], app.url),
+            bare: new DpopProofPool(dpopKey, tokens[0], bare.url, { cycle: true }),
+          }
+        : { app: new TokenRotation(tokens), bare: new TokenRotation(tokens) };
     const { connections } = options;
     await runLoad({
       tokens: rotation.app,
@@ -295,6 +338,11 @@ async function runPaired(
           ),
         );
       }
+    }
+    if (rotation.app instanceof DpopProofPool && rotation.app.signedDuringLoad > 0) {
+      console.log(
+        `  ${scenario.name}: the proof pool ran out; ${rotation.app.signedDuringLoad} of ${rotation.app.minted + rotation.app.signedDuringLoad} proofs signed during the load`,
+      );
     }
     return {
       round,

@@ -1,10 +1,11 @@
 /**
- * The scenarios of the bench: four references without jwt-gate (bare Express, the reference every
+ * The scenarios of the bench: five references without jwt-gate (bare Express, the reference every
  * other run is paired with; bare Express plus a no-op middleware; bare Express plus one RSA
- * signature check, on the event loop and on libuv's thread pool) and the gate with hot and
- * distinct tokens of each kind. A hot token is served from the verified-token cache; distinct
- * tokens rotate through more tokens than the cache holds, so every request is verified from
- * scratch.
+ * signature check, on the event loop and on libuv's thread pool; bare Express plus one DPoP proof
+ * signature check) and the gate with hot and distinct tokens of each kind, and DPoP-bound bot
+ * tokens with a fresh proof per request. A hot token is served from the verified-token cache;
+ * distinct tokens rotate through more tokens than the cache holds, so every request is verified
+ * from scratch.
  */
 import type { BenchOptions } from './options.js';
 import { PEERS, type PeerName } from './peers.js';
@@ -17,6 +18,11 @@ export interface Scenario extends ScenarioDef {
    * `{personal: n}`: it issues n people one personal access token each, for the same reason.
    */
   tokens: readonly string[] | { bots: number } | { personal: number };
+  /**
+   * Sent as `Authorization: DPoP <token>` with a fresh proof per request, by the runner's DPoP key
+   * (dpop-proofs.ts); with `{bots: n}`, the bots' tokens are bound to that key (`cnf.jkt`).
+   */
+  dpop?: boolean;
 }
 
 /** Tokens minted before the load (see tokens.ts). */
@@ -29,6 +35,8 @@ export interface BenchTokens {
 export const FLOOD = 'flood';
 /** Name of the memory and start-up measurement at many live personal tokens in `--only`. */
 export const PERSONAL_SCALE = 'personal-scale';
+/** Name of the DPoP replay-cache memory measurement at 1,000,000 proofs in `--only`. */
+export const DPOP_REPLAY = 'dpop-replay';
 /** Name of all peer scenarios in `--only`. */
 export const PEER_GROUP = 'peers';
 
@@ -63,6 +71,14 @@ export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Sce
       minRatio: null,
       tokens: tokens.own,
       description: `reference without jwt-gate: as rsa-floor, with crypto.verify on libuv's thread pool (the best an off-the-event-loop verifier can do)`,
+    },
+    {
+      name: 'dpop-floor',
+      mode: 'dpop-floor',
+      minRatio: null,
+      dpop: true,
+      tokens: tokens.own.slice(0, 1),
+      description: `reference without jwt-gate: bare Express + one ES256 crypto.verify of each request's DPoP proof with the key in its header (sent as the dpop rows send)`,
     },
     {
       name: 'hot',
@@ -137,6 +153,29 @@ export function defineScenarios(tokens: BenchTokens, options: BenchOptions): Sce
         "one personal access token issued by the gate (gate.personalTokens.generate), SQLite store, on every request: data_version read + the registry's live-token lookup each time",
     },
     {
+      name: 'dpop',
+      mode: 'gate',
+      minRatio: null,
+      minFloorRatio: 0.8,
+      floor: 'dpop-floor',
+      dpop: true,
+      tokens: { bots: 1 },
+      description:
+        'one DPoP-bound BOT token (cnf.jkt; verified-token cache hit) with a fresh ES256 proof on every request; memory: store (replay claim in its map)',
+    },
+    {
+      name: 'dpop-sqlite',
+      mode: 'gate',
+      minRatio: null,
+      minFloorRatio: 0.8,
+      floor: 'dpop-floor',
+      dpop: true,
+      store: 'sqlite',
+      tokens: { bots: 1 },
+      description:
+        'the dpop row on a SQLite store: data_version read + the replay claim, one INSERT into dpop_proofs per request',
+    },
+    {
       name: 'bot-distinct',
       mode: 'gate',
       minRatio: 0.75,
@@ -175,7 +214,7 @@ export function selectScenarios(
   peers = false,
 ): Scenario[] {
   if (only === null) return all.filter((s) => peers || s.mode !== 'peer');
-  const groups = [FLOOD, PERSONAL_SCALE, PEER_GROUP];
+  const groups = [FLOOD, PERSONAL_SCALE, DPOP_REPLAY, PEER_GROUP];
   const unknown = only.filter((name) => !groups.includes(name) && !all.some((s) => s.name === name));
   if (unknown.length > 0) {
     throw new Error(
