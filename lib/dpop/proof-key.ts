@@ -17,6 +17,14 @@ const MAX_RSA_BITS = 8192;
 /** Largest RSA public exponent accepted (65537 in practice): a huge `e` makes verifying slow. */
 const MAX_RSA_EXPONENT = 2n ** 32n;
 
+/**
+ * Keys already imported, by their exact public members: a client sends the same key with every
+ * proof, and importing it (and checking its canonical form) costs more than verifying the
+ * signature. Bounded; the least recently used goes first.
+ */
+const IMPORTED = new Map<string, ProofKey>();
+const MAX_IMPORTED = 1024;
+
 /** Members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037). */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
@@ -65,6 +73,22 @@ export function proofKey(alg: DpopAlgorithm, jwk: unknown): ProofKey {
     }
     publicJwk[name] = value;
   }
+  // JSON of the checked members in a fixed order: one string per key, and no two keys share one.
+  const id = JSON.stringify([alg, publicJwk]);
+  const known = IMPORTED.get(id);
+  if (known !== undefined) {
+    IMPORTED.delete(id);
+    IMPORTED.set(id, known);
+    return known;
+  }
+  const imported = importProofKey(shape, publicJwk);
+  if (IMPORTED.size >= MAX_IMPORTED) IMPORTED.delete(IMPORTED.keys().next().value!);
+  IMPORTED.set(id, imported);
+  return imported;
+}
+
+/** Imports the members checked by `proofKey`; refuses a key that is not valid or not canonical. */
+function importProofKey(shape: (typeof SHAPES)[DpopAlgorithm], publicJwk: Record<string, string>): ProofKey {
   let key: KeyObject;
   try {
     key = createPublicKey({ key: publicJwk, format: 'jwk' });

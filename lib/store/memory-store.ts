@@ -1,3 +1,4 @@
+import { MemoryReplayCache } from '../dpop/replay-cache.js';
 import { conflict, notFound } from '../errors.js';
 import { Listeners } from './listeners.js';
 import {
@@ -21,9 +22,6 @@ import type {
   StoreChange,
 } from './types.js';
 
-/** The DPoP replay cache is pruned once it holds at least this many proofs (and twice as many as after the last prune). */
-const MIN_DPOP_PRUNE_SIZE = 64;
-
 /**
  * An in-process store for tests and demos: nothing survives the process, nothing is shared with
  * other instances. Every method body is synchronous, so each operation is atomic.
@@ -38,12 +36,10 @@ export class MemoryStore implements BotStore {
   /** Every personal token ever issued, by jti (revoked ones stay). */
   readonly #personalTokens = new Map<string, PersonalTokenRecord>();
   /**
-   * The DPoP replay cache: proof key → expiresAt. Expired keys are pruned whenever it has doubled
-   * since the last prune (amortised O(1) per claim), so it holds at most about twice the proofs
-   * still inside their acceptance window.
+   * The DPoP replay cache: bounded (200,000 proofs, ≈ 24 MB); when full of proofs still inside
+   * their window it refuses new ones — fails closed — rather than grow.
    */
-  readonly #dpopProofs = new Map<string, number>();
-  #dpopPruneAt = MIN_DPOP_PRUNE_SIZE;
+  readonly #dpopProofs = new MemoryReplayCache();
   readonly #audit: AuditEntry[] = [];
   readonly #changes = new Listeners<StoreChange>();
 
@@ -216,14 +212,7 @@ export class MemoryStore implements BotStore {
   }
 
   claimDpopProof(key: string, expiresAt: number, now: number): Promise<boolean> {
-    const recorded = this.#dpopProofs.get(key);
-    if (recorded !== undefined && recorded > now) return Promise.resolve(false);
-    this.#dpopProofs.set(key, expiresAt);
-    if (this.#dpopProofs.size >= this.#dpopPruneAt) {
-      for (const [k, expires] of this.#dpopProofs) if (expires <= now) this.#dpopProofs.delete(k);
-      this.#dpopPruneAt = Math.max(MIN_DPOP_PRUNE_SIZE, 2 * this.#dpopProofs.size);
-    }
-    return Promise.resolve(true);
+    return Promise.resolve(this.#dpopProofs.claim(key, expiresAt, now));
   }
 
   onChange(listener: (change: StoreChange) => void): () => void {

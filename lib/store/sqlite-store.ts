@@ -53,6 +53,13 @@ type BotRow = Parameters<typeof botFromRow>[0];
 type TokenRow = Parameters<typeof tokenFromRow>[0];
 type PersonalTokenRow = Parameters<typeof personalTokenFromRow>[0];
 
+/** The DPoP replay claim's statements, and the connection they were compiled on. */
+interface DpopStatements {
+  db: Database.Database;
+  prune: Database.Statement<[number]>;
+  claim: Database.Statement<[string, number, number]>;
+}
+
 /**
  * The embedded store: one SQLite file (WAL mode), shareable by several processes on one machine,
  * e.g. the app and the `jwt-gate` CLI. Writes are `BEGIN IMMEDIATE` transactions; each also appends
@@ -64,6 +71,7 @@ export class SqliteStore implements BotStore {
   readonly #db: SqliteConnection;
   /** When expired DPoP proofs are next pruned (the `now` of claims, epoch ms). */
   #dpopPruneAt = 0;
+  #dpop: DpopStatements | undefined;
 
   constructor(options: SqliteStoreOptions) {
     this.#db = new SqliteConnection(options);
@@ -313,18 +321,28 @@ export class SqliteStore implements BotStore {
    */
   claimDpopProof(key: string, expiresAt: number, now: number): Promise<boolean> {
     return this.#db.read((db) => {
+      const statements = this.#dpopStatements(db);
       if (now >= this.#dpopPruneAt) {
         this.#dpopPruneAt = now + DPOP_PRUNE_INTERVAL_MS;
-        db.prepare('DELETE FROM dpop_proofs WHERE expires_at <= ?').run(now);
+        statements.prune.run(now);
       }
-      const claimed = db
-        .prepare(
+      return statements.claim.run(key, expiresAt, now).changes === 1;
+    });
+  }
+
+  /** The replay claim's statements, compiled once per connection: a claim runs on every DPoP request. */
+  #dpopStatements(db: Database.Database): DpopStatements {
+    if (this.#dpop?.db !== db) {
+      this.#dpop = {
+        db,
+        prune: db.prepare<[number]>('DELETE FROM dpop_proofs WHERE expires_at <= ?'),
+        claim: db.prepare<[string, number, number]>(
           'INSERT INTO dpop_proofs (key, expires_at) VALUES (?, ?) ON CONFLICT (key) ' +
             'DO UPDATE SET expires_at = excluded.expires_at WHERE dpop_proofs.expires_at <= ?',
-        )
-        .run(key, expiresAt, now);
-      return claimed.changes === 1;
-    });
+        ),
+      };
+    }
+    return this.#dpop;
   }
 
   /** `false` after several failed polls in a row (others' changes may be missed), `true` once back. */
