@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions } from './options.js';
+import type { TargetResult } from './report.js';
 
 /** How long a claimed proof is kept: `iat` + 60 s maximum age + 5 s clock skew (the defaults). */
 export const WINDOW_MS = 65_000;
@@ -122,4 +123,32 @@ export function formatDpopReplay(result: DpopReplayResult): string {
     `DPoP replay claim under ${result.proofs.toLocaleString('en')} distinct proofs (fresh --expose-gc process each; growth after full collections):`,
     ...result.probes.map((r) => `  ${name[r.kind]}: ${describe(r)}`),
   ].join('\n');
+}
+
+/** The bound every replay cache must hold under the flood: the issue's "memory bounded (state the bound)". */
+const REPLAY_HEAP_BUDGET_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Targets of the replay section: the in-memory caches (no store, `memory:` store) stay within their
+ * 200,000 entries' heap, and SQLite keeps about one window's worth of rows (expired ones pruned).
+ */
+export function dpopReplayTargets(result: DpopReplayResult): TargetResult[] {
+  const n = result.proofs.toLocaleString('en');
+  return result.probes.map((probe) => {
+    if (probe.kind === 'sqlite') {
+      const window = Math.ceil((probe.accepted / Math.max(1, probe.spanSeconds)) * 65);
+      const held = probe.peakEntries ?? Infinity;
+      return {
+        target: `DPoP replay rows on SQLite under ${n} proofs: ≤ 1.1 × one window's (rate × 65 s)`,
+        pass: held <= window * 1.1,
+        detail: `peak ${held.toLocaleString('en')} rows for a window of ${window.toLocaleString('en')}; file ${mb(probe.fileBytes ?? 0)} + WAL ${mb(probe.walBytes ?? 0)}`,
+      };
+    }
+    const where = probe.kind === 'cache' ? 'MemoryReplayCache (no store)' : 'memory: store';
+    return {
+      target: `DPoP replay memory, ${where}, under ${n} proofs: heap ≤ ${mb(REPLAY_HEAP_BUDGET_BYTES)}`,
+      pass: probe.heapUsedGrowth <= REPLAY_HEAP_BUDGET_BYTES,
+      detail: `heap +${mb(probe.heapUsedGrowth)}, RSS +${mb(probe.rssGrowth)}; ${probe.accepted.toLocaleString('en')} accepted, ${probe.refused.toLocaleString('en')} refused (fail closed when full)`,
+    };
+  });
 }

@@ -422,6 +422,7 @@ function formatStatuses(counts: Record<string, number>): string {
 }
 
 function alignColumns(rows: readonly string[][], rightAligned: readonly boolean[]): string {
+  if (rows.length === 0) return '';
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => [...(row[col] ?? '')].length)));
   return rows
     .map((row) =>

@@ -63,7 +63,12 @@ import {
   selectScenarios,
 } from './scenarios.js';
 import { DpopProofPool, generateDpopKey } from './dpop-proofs.js';
-import { type DpopReplayResult, formatDpopReplay, measureDpopReplay } from './dpop-replay.js';
+import {
+  type DpopReplayResult,
+  dpopReplayTargets,
+  formatDpopReplay,
+  measureDpopReplay,
+} from './dpop-replay.js';
 import type { DpopKey } from '../lib/client/dpop-key.js';
 import {
   SELF_KID,
@@ -239,6 +244,7 @@ async function main(): Promise<void> {
   const targets = [
     ...evaluateTargets(scenarios, summaries, runs, flood, options),
     ...(personalScale === null ? [] : personalScaleTargets(personalScale)),
+    ...(dpopReplay === null ? [] : dpopReplayTargets(dpopReplay)),
   ];
   // Sections alone (--only=personal-scale,dpop-replay) measure no scenario: no table.
   if (runs.length > 0) {
