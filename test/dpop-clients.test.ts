@@ -604,6 +604,10 @@ describe('DPoP-bound bot token end to end: ingestion client → a jwt-gate prote
       await assert.rejects(tokenOnly.get('/v1/tables'), (error: Error) => {
         assert.ok(error instanceof IngestionAuthError);
         assert.equal(error.status, 401);
+        assert.match(
+          error.message,
+          /bound to a key \(DPoP\): set securityConfig\.dpopKeyFilePath \(OM_DPOP_KEY_FILE\)/,
+        );
         assert.ok(!error.message.includes(bound.token));
         return true;
       });

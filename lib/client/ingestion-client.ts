@@ -190,7 +190,10 @@ export function createIngestionClient(
     }
     const boundNote =
       dpop === undefined
-        ? ''
+        ? errorCodeOf(response) === 'ERR_TOKEN_DPOP_REQUIRED'
+          ? ' The token is bound to a key (DPoP): set securityConfig.dpopKeyFilePath (OM_DPOP_KEY_FILE) to ' +
+            'the key file it was minted for; it is sent with a proof of that key, never alone.'
+          : ''
         : ` The token was sent DPoP-bound to ${dpop.describe()}: it must have been minted for that key ` +
           '(dpopJkt), and a token minted for another key, or unbound, is refused.';
     if (response.status === 401) {
@@ -227,4 +230,12 @@ export function createIngestionClient(
     put: (path, body) => request('PUT', path, body),
     delete: (path) => request('DELETE', path),
   };
+}
+
+/** The `errorCode` of a jwt-gate JSON error body, if it has one. */
+function errorCodeOf(response: JsonResponse): string | undefined {
+  const body = response.body;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const code = (body as Record<string, unknown>).errorCode;
+  return typeof code === 'string' ? code : undefined;
 }
