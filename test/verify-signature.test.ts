@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import { MIN_RSA_BITS } from '../lib/config/algorithms.js';
 import { inspectToken } from '../lib/verify/inspect-token.js';
-import { verifySignature, verifySignatureOffThread } from '../lib/verify/verify-signature.js';
+import { verifySignature, verifySignatureOffThread } from '../lib/keys/verify-signature.js';
 import { SignatureOffload, THREAD_POOL_STALL_MS } from '../lib/verify/signature-offload.js';
 
 interface Pair {

@@ -18,5 +18,9 @@ export const ASYMMETRIC_ALGORITHMS = [
  */
 export const MIN_RSA_BITS = 2048;
 
+/** Algorithms a DPoP proof (RFC 9449) may be signed with. Never `none`, never HS*. */
+export const DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
+export type DpopAlgorithm = (typeof DPOP_ALGORITHMS)[number];
+
 /** `ASYMMETRIC_ALGORITHMS` as a set, for per-request lookups. */
 export const ASYMMETRIC_ALGORITHM_SET: ReadonlySet<string> = new Set(ASYMMETRIC_ALGORITHMS);

@@ -5,13 +5,12 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { DPOP_ALGORITHMS } from '../dpop/proof-key.js';
 
 import { BOT_NAME_PATTERN, BOT_NAME_RULE } from '../bots/bot-name.js';
 import { anyText, flag, integer, list, optionalText, port, text } from './field-types.js';
 import type { ResolvedConfig } from './types.js';
 import { databaseUrlProblem, jwksUrlProblem, originProblem, resourceIdentifierProblem } from './url-rules.js';
-import { ASYMMETRIC_ALGORITHMS, RSA_ALGORITHMS } from './algorithms.js';
+import { ASYMMETRIC_ALGORITHMS, DPOP_ALGORITHMS, RSA_ALGORITHMS } from './algorithms.js';
 import { scopeTokenProblem } from '../verify/scopes.js';
 
 /** The configuration blocks, without the `provenance` and `baseDir` that loading adds. */

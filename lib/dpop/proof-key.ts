@@ -4,13 +4,11 @@
  * exponent, no private member, and canonical members, so that one key has exactly one thumbprint.
  */
 import { type KeyObject, createPublicKey } from 'node:crypto';
-import { MIN_RSA_BITS } from '../config/algorithms.js';
+import { DPOP_ALGORITHMS, type DpopAlgorithm, MIN_RSA_BITS } from '../config/algorithms.js';
 import { DpopProofError } from '../errors.js';
 import { type ThumbprintJwk, jwkThumbprint } from './jwk-thumbprint.js';
 
-/** Algorithms a DPoP proof may be signed with. Never `none`, never HS*. */
-export const DPOP_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
-export type DpopAlgorithm = (typeof DPOP_ALGORITHMS)[number];
+export { DPOP_ALGORITHMS, type DpopAlgorithm };
 
 /** Largest RSA modulus accepted, bits: bounds the cost of one verification. */
 const MAX_RSA_BITS = 8192;

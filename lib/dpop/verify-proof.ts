@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual, verify } from 'node:crypto';
 import { ConfigError, DpopProofError } from '../errors.js';
-import { verifySignature } from '../verify/verify-signature.js';
+import { verifySignature } from '../keys/verify-signature.js';
 import { DPOP_ALGORITHMS, type DpopAlgorithm, proofKey } from './proof-key.js';
 
 export { DPOP_ALGORITHMS, type DpopAlgorithm } from './proof-key.js';

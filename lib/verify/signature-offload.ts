@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { verifySignature, verifySignatureOffThread } from './verify-signature.js';
+import { verifySignature, verifySignatureOffThread } from '../keys/verify-signature.js';
 
 /**
  * How often the watchdog looks whether the thread pool still answers. When it answered no check

@@ -37,7 +37,7 @@ import { DEFAULT_SCOPE_RULE } from './scopes.js';
 import { SignatureOffload } from './signature-offload.js';
 import { validateClaims } from './validate-claims.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
-import { verifySignature } from './verify-signature.js';
+import { verifySignature } from '../keys/verify-signature.js';
 
 /** What every token is held to, whichever source judges it. */
 export interface VerificationRules {
