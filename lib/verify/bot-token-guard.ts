@@ -61,30 +61,13 @@ export function checkTokenState(
     return;
   }
   const iat = principal.claims.iat;
-  const issuedAtMs = typeof iat === 'number' ? iat * 1000 : undefined;
   const personal = tokenType === 'PERSONAL_ACCESS';
-  // The second check, after a re-read, passes no issue time: a token the store did not show is gone.
-  const check = (issuedAt: number | undefined): BotTokenState =>
-    personal
-      ? (guard.checkPersonal?.(principal.subject, principal.tokenId, now()) ?? 'revoked')
-      : guard.check(principal.subject, principal.tokenId, now(), issuedAt);
-  const refresh: ((name: string) => Promise<void>) | undefined = personal
-    ? guard.refreshPersonal && ((name) => guard.refreshPersonal!(name))
-    : guard.refresh && ((name) => guard.refresh!(name));
   let error: JwtGateError | null;
   try {
-    const state = check(issuedAtMs);
-    if (state === 'unknown' && refresh !== undefined) {
-      refresh(principal.subject)
-        .then(() => {
-          const after = check(undefined);
-          // Still unknown after the re-read: not a token the store holds.
-          return stateError(principal, after === 'unknown' ? 'revoked' : after, guard, now);
-        })
-        .then(
-          (err) => (err === null ? done(null, principal) : done(err)),
-          (cause: unknown) => done(storeUnavailable(cause)),
-        );
+    const state = stateOf(principal, guard, now, personal, typeof iat === 'number' ? iat * 1000 : undefined);
+    const canReread = personal ? guard.refreshPersonal !== undefined : guard.refresh !== undefined;
+    if (state === 'unknown' && canReread) {
+      waitForReread(principal, guard, now, personal, done);
       return;
     }
     error = stateError(principal, state, guard, now);
@@ -93,6 +76,42 @@ export function checkTokenState(
   }
   if (error === null) done(null, principal);
   else done(error);
+}
+
+/** The guard's answer for a bot token (`check`) or a personal token (`checkPersonal`, else refused). */
+function stateOf(
+  principal: Principal,
+  guard: BotTokenGuard,
+  now: () => number,
+  personal: boolean,
+  issuedAtMs: number | undefined,
+): BotTokenState {
+  return personal
+    ? (guard.checkPersonal?.(principal.subject, principal.tokenId, now()) ?? 'revoked')
+    : guard.check(principal.subject, principal.tokenId, now(), issuedAtMs);
+}
+
+/**
+ * After `unknown`: re-reads the bot or the person, then checks once more — with no issue time, so a
+ * token the store did not show is gone, and a token still `unknown` is refused.
+ */
+function waitForReread(
+  principal: Principal,
+  guard: BotTokenGuard,
+  now: () => number,
+  personal: boolean,
+  done: (err: JwtGateError | null, principal?: Principal) => void,
+): void {
+  const reread = personal ? guard.refreshPersonal!(principal.subject) : guard.refresh!(principal.subject);
+  reread
+    .then(() => {
+      const after = stateOf(principal, guard, now, personal, undefined);
+      return stateError(principal, after === 'unknown' ? 'revoked' : after, guard, now);
+    })
+    .then(
+      (err) => (err === null ? done(null, principal) : done(err)),
+      (cause: unknown) => done(storeUnavailable(cause)),
+    );
 }
 
 /** Null (and a noted use) when the token is current, else the error. */
