@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
-import { jwkThumbprint } from '../lib/dpop/jwk-thumbprint.js';
+import { jwkThumbprint } from '../lib/keys/jwk-thumbprint.js';
 import type { JwtGate } from '../lib/gate.js';
 import { MemoryStore } from '../lib/store/memory-store.js';
 import type { BotStore } from '../lib/store/types.js';

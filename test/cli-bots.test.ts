@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { loadOrCreateDpopKey } from '../lib/client/dpop-key.js';
 import { loadConfig } from '../lib/config/load-config.js';
-import { jwkThumbprint } from '../lib/dpop/jwk-thumbprint.js';
+import { jwkThumbprint } from '../lib/keys/jwk-thumbprint.js';
 import {
   type BotApp,
   eventually,

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDpopProof, dpopKeyFromJwk, loadOrCreateDpopKey } from '../lib/client/dpop-key.js';
-import { jwkThumbprint } from '../lib/dpop/jwk-thumbprint.js';
+import { jwkThumbprint } from '../lib/keys/jwk-thumbprint.js';
 import { createRequestHtu } from '../lib/dpop/request-htu.js';
 import { verifyDpopProof } from '../lib/dpop/verify-proof.js';
 import { ConfigError, DpopProofError } from '../lib/errors.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { type KeyObject, constants, createHash, createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import express from 'express';
 import request from 'supertest';
-import { jwkThumbprint } from '../lib/dpop/jwk-thumbprint.js';
+import { jwkThumbprint } from '../lib/keys/jwk-thumbprint.js';
 import { type DpopProofOptions, type DpopRequest, verifyDpopProof } from '../lib/dpop/verify-proof.js';
 import { DpopProofError } from '../lib/errors.js';
 import { createErrorHandler } from '../lib/http/middleware/error-handler.js';

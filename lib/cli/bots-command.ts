@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { BotService, type BotView } from '../bots/bot-service.js';
 import { loadOrCreateDpopKey } from '../client/dpop-key.js';
-import { jwkThumbprint, type ThumbprintJwk } from '../dpop/jwk-thumbprint.js';
+import { jwkThumbprint, type ThumbprintJwk } from '../keys/jwk-thumbprint.js';
 import { EXPIRY_CHOICES } from '../tokens/expiry.js';
 import type { CliIo } from './cli-io.js';
 import {

@@ -14,7 +14,7 @@ import {
 } from 'node:crypto';
 import { closeSync, fstatSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { jwkThumbprint } from '../dpop/jwk-thumbprint.js';
+import { jwkThumbprint } from '../keys/jwk-thumbprint.js';
 
 /** The public half of a client's DPoP key, as sent in every proof's `jwk` header. */
 export interface DpopPublicJwk {

@@ -6,7 +6,7 @@
 import { type KeyObject, createPublicKey } from 'node:crypto';
 import { DPOP_ALGORITHMS, type DpopAlgorithm, MIN_RSA_BITS } from '../config/algorithms.js';
 import { DpopProofError } from '../errors.js';
-import { type ThumbprintJwk, jwkThumbprint } from './jwk-thumbprint.js';
+import { type ThumbprintJwk, jwkThumbprint } from '../keys/jwk-thumbprint.js';
 
 export { DPOP_ALGORITHMS, type DpopAlgorithm };
 

@@ -3,7 +3,7 @@
  * base64url of the minimal big-endian bytes (RFC 7518 §6.3.1 — no leading zero "sign" byte, so
  * `e` is `AQAB`). Strict consumers reject anything else.
  */
-import { createHash, KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { RsaAlgorithm } from '../config/types.js';
 import type { PublishedKey } from './key-set.js';
 
@@ -33,18 +33,8 @@ export function publicJwks(keys: readonly PublishedKey[]): { keys: RsaPublicJwk[
   return { keys: keys.map(publicJwk) };
 }
 
-/**
- * RFC 7638 JWK thumbprint (SHA-256, base64url) of an RSA public key: the hash of
- * `{"e":…,"kty":"RSA","n":…}` with members in lexicographic order and no whitespace.
- */
-export function jwkThumbprint(key: PublishedKey | KeyObject): string {
-  const { n, e } = rsaMembers(key instanceof KeyObject ? key : key.publicKey);
-  return createHash('sha256')
-    .update(JSON.stringify({ e, kty: 'RSA', n }))
-    .digest('base64url');
-}
-
-function rsaMembers(publicKey: KeyObject): { n: string; e: string } {
+/** `n` and `e` of an RSA public key, minimal and unpadded; a `TypeError` for any other key. */
+export function rsaMembers(publicKey: KeyObject): { n: string; e: string } {
   const jwk = publicKey.export({ format: 'jwk' });
   if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string') {
     throw new TypeError(`expected an RSA public key, got ${publicKey.asymmetricKeyType ?? publicKey.type}`);
