@@ -8,6 +8,8 @@
  *   Messages never contain a token, a stack trace or a library class name.
  */
 
+import { DPOP_ALGORITHMS } from './config/algorithms.js';
+
 export type JwtGateErrorCode =
   // start-up
   | 'ERR_CONFIG_INVALID'
@@ -103,16 +105,38 @@ export class HttpError extends JwtGateError {
 }
 
 /**
- * An RFC 6750 error: carries the `WWW-Authenticate: Bearer` challenge. `setRealm()` is called by
- * the middleware before `next(err)`; until then the realm is `jwt-gate`.
+ * An error that answers with a `WWW-Authenticate` challenge (Bearer, DPoP): it names the realm and,
+ * when the gate has one, the RFC 9728 metadata URL. `setRealm()` is called by the middleware and
+ * the error handler before the error is rendered; until then the realm is `jwt-gate`.
  */
-export class BearerError extends HttpError {
-  readonly error: BearerErrorCode | undefined;
-  readonly description: string;
+export abstract class ChallengeError extends HttpError {
   /** The challenge's realm. */
   realm = 'jwt-gate';
   /** The RFC 9728 metadata URL the challenge names (`resource_metadata`), when the gate has one. */
   resourceMetadata: string | undefined;
+
+  /**
+   * Rebuilds `WWW-Authenticate` for `realm` and the protected-resource metadata URL (RFC 9728
+   * §5.1: `resource_metadata="…"`, last in each challenge; kept when not given). Returns `this`.
+   */
+  setRealm(realm: string, resourceMetadata = this.resourceMetadata): this {
+    this.realm = realm;
+    this.resourceMetadata = resourceMetadata;
+    this.headers['WWW-Authenticate'] = this.challenge(
+      `realm="${quote(realm)}"`,
+      resourceMetadata === undefined ? '' : `, resource_metadata="${quote(resourceMetadata)}"`,
+    );
+    return this;
+  }
+
+  /** The `WWW-Authenticate` value, given the quoted realm parameter and the metadata suffix. */
+  protected abstract challenge(realm: string, metadata: string): string;
+}
+
+/** An RFC 6750 error: carries the `WWW-Authenticate: Bearer` challenge. */
+export class BearerError extends ChallengeError {
+  readonly error: BearerErrorCode | undefined;
+  readonly description: string;
   /** The challenge's `scope` (RFC 6750 §3): for `insufficient_scope`, the scopes required. */
   scope: string | undefined;
   /**
@@ -134,25 +158,16 @@ export class BearerError extends HttpError {
     this.setRealm('jwt-gate');
   }
 
-  /**
-   * Rebuilds `WWW-Authenticate` for `realm` and the protected-resource metadata URL (RFC 9728
-   * §5.1: `resource_metadata="…"`, last; kept when not given). Returns `this`.
-   */
-  setRealm(realm: string, resourceMetadata = this.resourceMetadata): this {
-    this.realm = realm;
-    this.resourceMetadata = resourceMetadata;
-    const params = [`realm="${quote(realm)}"`];
+  protected challenge(realm: string, metadata: string): string {
+    const params = [realm];
     if (this.error !== undefined) {
       params.push(`error="${this.error}"`, `error_description="${quote(this.description)}"`);
     }
     if (this.scope !== undefined) params.push(`scope="${quote(this.scope)}"`);
-    const metadata = resourceMetadata === undefined ? '' : `, resource_metadata="${quote(resourceMetadata)}"`;
     let header = `Bearer ${params.join(', ')}${metadata}`;
-    if (this.dpopAlgs !== undefined) {
-      header += `, DPoP realm="${quote(realm)}", algs="${quote(this.dpopAlgs.join(' '))}"${metadata}`;
-    }
-    this.headers['WWW-Authenticate'] = header;
-    return this;
+    if (this.dpopAlgs !== undefined)
+      header += `, DPoP ${realm}, algs="${quote(this.dpopAlgs.join(' '))}"${metadata}`;
+    return header;
   }
 
   /** Adds the DPoP challenge (`algs`: the accepted proof algorithms) after the Bearer one. Returns `this`. */
@@ -165,9 +180,6 @@ export class BearerError extends HttpError {
 /** DPoP error codes (RFC 9449 §7.1 `invalid_dpop_proof`, §8 `use_dpop_nonce`). */
 export type DpopErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce';
 
-/** The algorithms a DPoP challenge advertises (`algs`) unless told otherwise. */
-export const DEFAULT_DPOP_CHALLENGE_ALGS: readonly string[] = ['ES256', 'EdDSA', 'RS256', 'PS256'];
-
 /**
  * 401 for a DPoP proof that is missing, malformed or does not match the request (RFC 9449 §7.1),
  * or that lacks the server's current nonce (§8, `use_dpop_nonce`: the caller adds the `DPoP-Nonce`
@@ -177,15 +189,11 @@ export const DEFAULT_DPOP_CHALLENGE_ALGS: readonly string[] = ['ES256', 'EdDSA',
  * (RFC 9110 §11.6.1), for a resource that accepts both schemes. `setRealm(realm, resourceMetadata)`
  * has the signature of `BearerError.setRealm`. The message never contains the proof or the token.
  */
-export class DpopProofError extends HttpError {
+export class DpopProofError extends ChallengeError {
   readonly error: DpopErrorCode;
   readonly description: string;
-  /** The challenge's realm. */
-  realm = 'jwt-gate';
-  /** The RFC 9728 metadata URL the challenge names (`resource_metadata`), when the gate has one. */
-  resourceMetadata: string | undefined;
   /** The algorithms the DPoP challenge advertises (`algs`, RFC 9449 §7.1). */
-  algs: readonly string[] = DEFAULT_DPOP_CHALLENGE_ALGS;
+  algs: readonly string[] = DPOP_ALGORITHMS;
   /** Whether a `Bearer` challenge follows the `DPoP` one (the resource also accepts Bearer tokens). */
   alsoBearer = false;
 
@@ -198,14 +206,7 @@ export class DpopProofError extends HttpError {
     );
     this.error = error;
     this.description = description;
-    this.render();
-  }
-
-  /** Rebuilds `WWW-Authenticate` for `realm` and the RFC 9728 metadata URL. Returns `this`. */
-  setRealm(realm: string, resourceMetadata = this.resourceMetadata): this {
-    this.realm = realm;
-    this.resourceMetadata = resourceMetadata;
-    return this.render();
+    this.setRealm('jwt-gate');
   }
 
   /**
@@ -215,7 +216,7 @@ export class DpopProofError extends HttpError {
   setChallenge(options: { algs?: readonly string[]; alsoBearer?: boolean }): this {
     if (options.algs !== undefined) this.algs = options.algs;
     if (options.alsoBearer !== undefined) this.alsoBearer = options.alsoBearer;
-    return this.render();
+    return this.setRealm(this.realm);
   }
 
   /** Adds the `DPoP-Nonce` header the client must use in its next proof (RFC 9449 §8). */
@@ -224,16 +225,11 @@ export class DpopProofError extends HttpError {
     return this;
   }
 
-  private render(): this {
-    const metadata =
-      this.resourceMetadata === undefined ? '' : `, resource_metadata="${quote(this.resourceMetadata)}"`;
-    const realm = `realm="${quote(this.realm)}"`;
-    let header =
+  protected challenge(realm: string, metadata: string): string {
+    const dpop =
       `DPoP ${realm}, error="${this.error}", error_description="${quote(this.description)}", ` +
       `algs="${quote(this.algs.join(' '))}"${metadata}`;
-    if (this.alsoBearer) header += `, Bearer ${realm}${metadata}`;
-    this.headers['WWW-Authenticate'] = header;
-    return this;
+    return this.alsoBearer ? `${dpop}, Bearer ${realm}${metadata}` : dpop;
   }
 }
 

@@ -66,6 +66,7 @@ export type {
 export {
   ApiError,
   BearerError,
+  ChallengeError,
   ConfigError,
   DpopProofError,
   HttpError,

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { BearerError, DpopProofError, InvalidTokenError, MissingTokenError } from '../../errors.js';
+import { ChallengeError, InvalidTokenError, MissingTokenError } from '../../errors.js';
 import type { DpopBinding } from '../../verify/dpop-binding.js';
 import { extractBearerToken, sentWithDpopScheme } from '../../verify/extract-token.js';
 import type { Principal } from '../../verify/principal.js';
@@ -88,9 +88,7 @@ export function createAuthenticate(options: AuthenticateOptions): RequestHandler
 }
 
 function withRealm(err: unknown, realm: string, resourceMetadata: string | undefined): unknown {
-  return err instanceof BearerError || err instanceof DpopProofError
-    ? err.setRealm(realm, resourceMetadata)
-    : err;
+  return err instanceof ChallengeError ? err.setRealm(realm, resourceMetadata) : err;
 }
 
 function pathOf(url: string): string {

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
-import { ApiError, BearerError, DpopProofError, HttpError } from '../../errors.js';
+import { ApiError, ChallengeError, HttpError } from '../../errors.js';
 
 export interface ErrorHandlerOptions {
   /**
@@ -25,11 +25,7 @@ export function createErrorHandler(options: ErrorHandlerOptions = {}): ErrorRequ
       next(err);
       return;
     }
-    if (
-      resourceMetadata !== undefined &&
-      (rendered instanceof BearerError || rendered instanceof DpopProofError) &&
-      !rendered.resourceMetadata
-    ) {
+    if (resourceMetadata !== undefined && rendered instanceof ChallengeError && !rendered.resourceMetadata) {
       rendered.setRealm(rendered.realm, resourceMetadata);
     }
     for (const [name, value] of Object.entries(rendered.headers)) res.setHeader(name, value);
