@@ -234,6 +234,12 @@ export class BotRegistry implements BotTokenGuard {
     return this.#uses.pending(jti);
   }
 
+  /** The token's last use: `stored` (the store's), or a later use noted but not yet written. */
+  lastUsedAt(jti: string, stored: number | null): number | null {
+    const pending = this.#uses.pending(jti);
+    return pending !== undefined && (stored === null || pending > stored) ? pending : stored;
+  }
+
   /** Every bot's token state is known (false during a store outage or after failed reloads). */
   get healthy(): boolean {
     return this.#feedUp && !this.#allStale && this.#stale.size === 0;

@@ -321,11 +321,7 @@ export class BotService {
   }
 
   #metadata(token: BotTokenRecord, bot: BotRecord): BotTokenMetadata {
-    const pending = this.#registry?.pendingLastUse(token.jti);
-    const lastUsedAt =
-      pending !== undefined && (token.lastUsedAt === null || pending > token.lastUsedAt)
-        ? pending
-        : token.lastUsedAt;
+    const lastUsedAt = this.#registry?.lastUsedAt(token.jti, token.lastUsedAt) ?? token.lastUsedAt;
     return {
       botName: token.botName,
       jti: token.jti,

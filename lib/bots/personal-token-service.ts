@@ -159,7 +159,6 @@ export class PersonalTokenService {
   }
 
   #view(token: PersonalTokenRecord): PersonalTokenView {
-    const pending = this.#registry?.pendingLastUse(token.jti);
     return {
       id: token.jti,
       userName: token.userName,
@@ -168,10 +167,7 @@ export class PersonalTokenService {
       JWTTokenExpiry: token.expiry,
       JWTTokenExpiresAt: token.expiresAt,
       issuedAt: token.issuedAt,
-      lastUsedAt:
-        pending !== undefined && (token.lastUsedAt === null || pending > token.lastUsedAt)
-          ? pending
-          : token.lastUsedAt,
+      lastUsedAt: this.#registry?.lastUsedAt(token.jti, token.lastUsedAt) ?? token.lastUsedAt,
       scopes: [...token.scopes],
       expired: token.expiresAt !== null && token.expiresAt <= this.#now(),
     };
