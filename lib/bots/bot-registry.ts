@@ -174,13 +174,6 @@ export class BotRegistry implements BotTokenGuard {
     return this.#refresh(userSubject(userName));
   }
 
-  /** How many live personal tokens the registry holds (as last read). */
-  get personalTokenCount(): number {
-    let count = 0;
-    for (const jtis of this.#personal.values()) count += jtis.size;
-    return count;
-  }
-
   /**
    * What both checks answer before looking at the token itself: `unavailable` while the state is
    * not known, `unknown` / `revoked` while a change to the subject is told but not yet re-read.
