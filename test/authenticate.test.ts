@@ -204,8 +204,7 @@ for (const verifyMode of MODES) {
         });
         app.use(gate.errorHandler);
         const tokens = ['ann', 'bob', 'cid'].map(
-          (subject) =>
-            gate.mintToken({ subject, isBot: false, tokenType: 'OM_USER', expiry: '1' }).token,
+          (subject) => gate.mintToken({ subject, isBot: false, tokenType: 'OM_USER', expiry: '1' }).token,
         );
         const answers = await Promise.all(
           tokens.map((token, i) =>
